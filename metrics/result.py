@@ -1,0 +1,70 @@
+"""Result objects every metric returns.
+
+A result is a frozen dataclass, so ``dataclasses.asdict`` is its serialisation and the harness can
+turn a list of them into a long DataFrame without knowing which metric made which row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ConfidenceInterval:
+    """An interval estimate and how it was made.
+
+    Parameters
+    ----------
+    low, high : float
+        Interval bounds.
+    level : float
+        Nominal coverage, e.g. ``0.95``.
+    method : str
+        How the interval was built, e.g. ``"normal"``, ``"bootstrap-percentile"``,
+        ``"t over subsets"``. A spread over subsets is not a confidence interval unless the method
+        says how it became one.
+    """
+
+    low: float
+    high: float
+    level: float = 0.95
+    method: str = ""
+
+    def __post_init__(self):
+        if not 0.0 < self.level < 1.0:
+            raise ValueError(f"`level` must be in (0, 1); got {self.level}.")
+
+
+@dataclass(frozen=True)
+class MetricResult:
+    """One number a metric produced, with enough context to rank and compare it.
+
+    Parameters
+    ----------
+    metric : str
+        Registry name of the metric that produced the value.
+    value : float
+        The estimate.
+    higher_is_better : bool
+        Direction used by leaderboards to rank models.
+    ci : ConfidenceInterval, optional
+        Interval estimate of ``value``; ``None`` when the metric has no honest way to make one.
+    pvalue : float, optional
+        Set only by hypothesis tests.
+    n : tuple of int
+        Sample sizes actually used (``(n_real, n_generated)`` for two-sample metrics).
+    extras : dict
+        Metric-specific details (bandwidth used, subset spread, null-distribution summary ...).
+        Values should be JSON-friendly (numbers, strings, lists, dicts).
+    """
+
+    metric: str
+    value: float
+    higher_is_better: bool
+    ci: ConfidenceInterval | None = None
+    pvalue: float | None = None
+    n: tuple[int, ...] = ()
+    extras: dict = field(default_factory=dict)
+
+    def __float__(self) -> float:
+        return float(self.value)
