@@ -324,9 +324,11 @@ def fid(real, generated) -> MetricResult:
     generated = _as_stats_or_features(generated, "generated")
     dims = [x.dim if isinstance(x, GaussianStats) else x.shape[1] for x in (real, generated)]
     if dims[0] != dims[1]:
+        shape = [f"statistics of dimension {x.dim}" if isinstance(x, GaussianStats) else str(x.shape)
+                 for x in (real, generated)]
         raise InputError(
-            f"`real` and `generated` must have the same number of features; got {dims[0]} and {dims[1]}. "
-            "Extract both with the same feature extractor."
+            f"`real` and `generated` must have the same number of features; got real {shape[0]} and "
+            f"generated {shape[1]}. Extract both with the same feature extractor."
         )
     counts = tuple(
         (x.n or 0) if isinstance(x, GaussianStats) else len(x) for x in (real, generated)
