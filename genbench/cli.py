@@ -47,7 +47,11 @@ def cmd_metrics(args) -> int:
 def render(df, fmt: str) -> None:
     """Write a results DataFrame to stdout as a table, JSON records or CSV."""
     if fmt == "json":
-        records = json.loads(df.to_json(orient="records"))
+        # to_dict keeps full float precision (to_json rounds to 10 digits); NaN becomes null
+        records = [
+            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
+            for rec in df.to_dict(orient="records")
+        ]
         for rec in records:
             rec["n"] = json.loads(rec["n"])
             rec["extras"] = json.loads(rec["extras"])
