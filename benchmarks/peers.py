@@ -4,7 +4,8 @@ Several peers import torchvision at import time, and the registry's torchvision 
 cannot load next to the CPU torch used here. When the real torchvision is missing or broken, we put
 an inert stand-in module tree in ``sys.modules`` first: enough for the peers' *numerical* functions
 (FID from statistics, KID from features, precision/recall ...) to import. Their image networks are
-never used through the stand-in. Test and benchmark code only; the product never imports this.
+never used through the stand-in. Test and benchmark code only; the product never imports this. Tests find it because pyproject's
+pytest `pythonpath` holds benchmarks/; benchmark scripts find it beside themselves.
 """
 
 from __future__ import annotations
