@@ -17,7 +17,7 @@ from rich.table import Table
 
 from metrics import InputError
 
-stderr = Console(stderr=True)
+stderr = Console(stderr=True, soft_wrap=True)  # one message per line, never re-wrapped
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
@@ -46,39 +46,124 @@ def cmd_metrics(args) -> int:
 
 def render(df, fmt: str) -> None:
     """Write a results DataFrame to stdout as a table, JSON records or CSV."""
+    from .runner import results_records
+
     if fmt == "json":
-        # to_dict keeps full float precision (to_json rounds to 10 digits); NaN becomes null
-        records = [
-            {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in rec.items()}
-            for rec in df.to_dict(orient="records")
-        ]
-        for rec in records:
-            rec["n"] = json.loads(rec["n"])
-            rec["extras"] = json.loads(rec["extras"])
-        sys.stdout.write(json.dumps(records, indent=2) + "\n")
+        # results_records keeps full float precision (to_json rounds to 10 digits); NaN becomes null
+        sys.stdout.write(json.dumps(results_records(df), indent=2) + "\n")
         return
     if fmt == "csv":
         df.to_csv(sys.stdout, index=False)
         return
     table = Table()
-    for col in ("model", "metric", "value", "95% CI", "p-value", "n", "error"):
+    for col in ("model", "metric", "value", "95% CI", "p-value", "n", "status", "error"):
         table.add_column(col, overflow="fold")
     for r in df.itertuples():
         ci = "" if math.isnan(r.ci_low) else f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
         table.add_row(r.model, r.metric, _fmt(r.value), ci, _fmt(r.pvalue), ", ".join(map(str, json.loads(r.n))),
-                      r.error)
+                      r.status, r.error)
     Console(file=sys.stdout, width=max(120, Console().width)).print(table)
 
 
-def cmd_score(args) -> int:
-    from .runner import score
+def _report_failures(df) -> int:
+    """Log failed and not-applicable rows to stderr; the exit code: 1 when a metric failed."""
+    for r in df.itertuples():
+        if r.status == "failed":
+            stderr.print(f"[red]metric failed[/red]: {r.metric} on {r.model}: {r.error}", highlight=False)
+        elif r.status == "n/a":
+            stderr.print(f"[dim]n/a[/dim]: {r.metric} on {r.model}: {r.error}", highlight=False)
+    return 1 if (df["status"] == "failed").any() else 0
 
-    df = score(args.reference, args.models, metrics=args.metrics, features=args.features, seed=args.seed)
+
+def cmd_score(args) -> int:
+    from .runner import check_writable, score, write_results
+
+    if args.out:
+        check_writable(args.out)  # before the slow part
+    df = score(
+        args.reference, args.models, metrics=args.metrics, features=args.features, seed=args.seed,
+        skip_bad=args.skip_bad, cache=not args.no_cache, weights=args.weights, batch_size=args.batch_size,
+        significance=args.significance, n_permutations=args.permutations, progress=not args.quiet,
+    )
+    if args.out:
+        write_results(df, args.out)
+        stderr.print(f"wrote {len(df)} results to {args.out}", highlight=False)
     render(df, args.format)
-    failed = df[df["error"] != ""]
-    for r in failed.itertuples():
-        stderr.print(f"[red]metric failed[/red]: {r.metric} on {r.model}: {r.error}", highlight=False)
-    return 1 if len(failed) else 0
+    return _report_failures(df)
+
+
+def _render_board(board, fmt: str) -> None:
+    if fmt == "markdown":
+        sys.stdout.write(board.to_markdown())
+        return
+    if fmt == "csv":
+        sys.stdout.write(board.to_csv())
+        return
+    if fmt == "json":
+        table = board.table()
+        out = {
+            "sort": board.sort,
+            "models": [
+                {"model": model, **{metric: {f: _json_value(table.loc[model, (metric, f)])
+                                             for f in ("value", "ci_low", "ci_high", "rank", "status")}
+                                    for metric in board.metrics}}
+                for model in board.models
+            ],
+            "rank_agreement": [{k: _json_value(v) for k, v in rec.items()}
+                               for rec in board.rank_agreement().to_dict(orient="records")],
+            "disagreements": [{k: _json_value(v) for k, v in rec.items()}
+                              for rec in board.disagreements().to_dict(orient="records")],
+        }
+        sys.stdout.write(json.dumps(out, indent=2) + "\n")
+        return
+    table = Table(title=f"ranked by {board.sort}")
+    table.add_column("rank", justify="right")
+    table.add_column("model")
+    for metric in board.metrics:
+        table.add_column(f"{metric} {'↑' if board.higher_is_better(metric) else '↓'}", overflow="fold")
+    for cells in board.display_rows():
+        table.add_row(*cells)
+    console = Console(file=sys.stdout, width=max(120, Console().width))
+    console.print(table)
+    sentences = board.disagreement_sentences()
+    if board.likelihood_metrics and board.quality_metrics:
+        console.print("Likelihood vs sample quality:", style="bold", highlight=False)
+        ag = board.rank_agreement()
+        for r in ag[ag["likelihood_vs_quality"]].itertuples():
+            console.print(f"  {r.metric_a} vs {r.metric_b}: Kendall tau {_fmt(r.kendall_tau, 3) or 'n/a'}, "
+                          f"Spearman rho {_fmt(r.spearman_rho, 3) or 'n/a'} over {r.n_models} models", highlight=False)
+        for s in sentences:
+            console.print(f"  - {s}", highlight=False)
+
+
+def _json_value(v):
+    if hasattr(v, "item"):
+        v = v.item()
+    return None if isinstance(v, float) and math.isnan(v) else v
+
+
+def cmd_leaderboard(args) -> int:
+    from .leaderboard import Leaderboard
+    from .publish import check_target, publish
+    from pathlib import Path
+
+    if args.publish:
+        check_target(Path(args.publish).absolute())
+    board = Leaderboard(args.results, sort=args.sort, title=args.title)
+    _render_board(board, args.format)
+    if args.publish:
+        out = publish(board, args.publish)
+        stderr.print(f"published {out}", highlight=False)
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .suite import run_suite
+
+    board, out = run_suite(args.suite, progress=not args.quiet)
+    _render_board(board, args.format)
+    stderr.print(f"published {out}", highlight=False)
+    return _report_failures(board.results)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,11 +179,39 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("score", help="score model sample sets against a reference set")
     p.add_argument("reference", help="reference (real) set: .npy/.npz features or saved mu/sigma statistics")
     p.add_argument("models", nargs="+", help="model sets; NAME=PATH names a model")
-    p.add_argument("--metrics", default="fid", help="comma-separated metric names or groups (default: fid)")
+    p.add_argument("--metrics", default="fid",
+                   help="comma-separated metric names or groups: likelihood, kernel, classifier, perceptual, all "
+                        "(default: fid)")
     p.add_argument("--features", default="identity", help="feature extractor (default: identity)")
     p.add_argument("--seed", type=int, default=0, help="seed passed to every randomised metric")
+    p.add_argument("--out", help="also write the results as JSON lines to this file (for `genbench leaderboard`)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable samples instead of stopping")
+    p.add_argument("--no-cache", action="store_true", help="do not read or write the feature cache")
+    p.add_argument("--weights", help="weights file for the feature extractor")
+    p.add_argument("--batch-size", type=int, default=64, help="feature-extraction batch size (default: 64)")
+    p.add_argument("--significance", default="auto",
+                   help="metrics tested pairwise between models: auto (likelihood, kernel, c2st), all, none, "
+                        "or comma-separated names (default: auto)")
+    p.add_argument("--permutations", type=int, default=199,
+                   help="permutations per pair of models for the significance tests (default: 199)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_score)
+
+    p = sub.add_parser("leaderboard", help="rank models from results files; --publish writes the tables")
+    p.add_argument("results", nargs="+", help="results.jsonl files written by `genbench score --out`")
+    p.add_argument("--publish", metavar="DIR",
+                   help="write leaderboard.md/html/tex/csv, results.jsonl and provenance.json into DIR")
+    p.add_argument("--sort", help="metric to rank by (default: the first likelihood metric, else the first metric)")
+    p.add_argument("--title", default="Leaderboard", help="heading of the published tables")
+    p.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table", help="output format")
+    p.set_defaults(func=cmd_leaderboard)
+
+    p = sub.add_parser("run", help="score and publish a benchmark suite described by a TOML file")
+    p.add_argument("suite", help="suite file (see genbench.suite)")
+    p.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table", help="output format")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_run)
     return parser
 
 

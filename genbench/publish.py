@@ -1,0 +1,203 @@
+"""Publish a leaderboard directory atomically.
+
+``publish(leaderboard, DIR)`` writes ``leaderboard.md``, ``leaderboard.html``, ``leaderboard.tex``,
+``leaderboard.csv``, ``results.jsonl`` and ``provenance.json``. Everything is first written into a
+temporary directory next to ``DIR``; only when every file is complete is it swapped in (an atomic
+``renameat2(RENAME_EXCHANGE)`` on Linux, otherwise two renames a few microseconds apart). An
+interrupted or failing publish therefore leaves the previous leaderboard exactly as it was, and
+never a half-written file.
+
+``DIR`` belongs to genbench: its content is replaced as a whole. A directory that holds files
+genbench did not write is refused rather than overwritten.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import datetime as _dt
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+from importlib import metadata
+from pathlib import Path
+
+from .errors import OutputError
+
+#: The files a published directory holds.
+FILES = ("leaderboard.md", "leaderboard.html", "leaderboard.tex", "leaderboard.csv", "results.jsonl",
+         "provenance.json")
+_PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "torch", "matplotlib")
+
+
+def _git_commit() -> str | None:
+    """The commit of the genbench source tree, when it is a git checkout."""
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=5, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    return commit if out.returncode == 0 and len(commit) == 40 else None
+
+
+def _versions() -> dict:
+    found = {}
+    for name in _PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found
+
+
+def provenance(leaderboard, *, suite: dict | None = None) -> dict:
+    """What produced a leaderboard: software, inputs, seeds, extractors, platform.
+
+    Parameters
+    ----------
+    leaderboard : Leaderboard
+    suite : dict, optional
+        Extra description of the suite that produced the results (path, hash).
+
+    Returns
+    -------
+    dict
+        JSON-ready: ``genbench_version``, ``git_commit`` (None outside a checkout),
+        ``created_utc``, ``python``, ``platform``, ``packages``, ``metrics`` (name, group,
+        direction), ``extractors``, ``seeds``, ``reference_hashes``, ``inputs`` (model -> content
+        hash of its sample set), ``suite``.
+    """
+    try:
+        version = metadata.version("genbench")
+    except metadata.PackageNotFoundError:  # a source tree that was not installed
+        version = "0+unknown"
+    df = leaderboard.results
+    inputs = {}
+    for r in df.itertuples():
+        if r.input_hash:
+            inputs.setdefault(r.model, r.input_hash)
+    return {
+        "genbench_version": version,
+        "git_commit": _git_commit(),
+        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": _versions(),
+        "metrics": [{"name": m, "group": str(leaderboard._info.loc[m, "group"]),
+                     "higher_is_better": leaderboard.higher_is_better(m)} for m in leaderboard.metrics],
+        "sort": leaderboard.sort,
+        "extractors": sorted({e for e in df["extractor"] if e}),
+        "seeds": sorted({int(s) for s in df["seed"] if s is not None and s == s}),
+        "reference_hashes": sorted({h for h in df["reference_hash"] if h}),
+        "inputs": inputs,
+        "suite": suite,
+    }
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux ``renameat2``); False where that is not available."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+def check_target(directory: Path) -> None:
+    parent = directory.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(
+            f"cannot publish to {str(directory)!r}: directory {str(parent)!r} does not exist or is not writable. "
+            "Choose a writable location."
+        )
+    if directory.exists() and not directory.is_dir():
+        raise OutputError(f"cannot publish to {str(directory)!r}: it exists and is not a directory. Choose another path.")
+    if directory.is_dir():
+        foreign = sorted(p.name for p in directory.iterdir() if p.name not in FILES)
+        if foreign:
+            raise OutputError(
+                f"cannot publish to {str(directory)!r}: it holds files genbench did not write ({', '.join(foreign[:5])}). "
+                "Publish into an empty or previously published directory."
+            )
+
+
+def publish(leaderboard, directory, *, suite: dict | None = None) -> Path:
+    """Write every leaderboard file into ``directory``, replacing its previous content atomically.
+
+    Parameters
+    ----------
+    leaderboard : Leaderboard
+    directory : str or Path
+        Created if missing; its parent must exist.
+    suite : dict, optional
+        Recorded in ``provenance.json`` (``genbench run`` passes the suite path and hash).
+
+    Returns
+    -------
+    Path
+        The published directory.
+
+    Raises
+    ------
+    OutputError
+        The location cannot be written, or holds files genbench did not write.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, os
+    >>> from genbench import Leaderboard
+    >>> lb = Leaderboard(pd.DataFrame([{"model": "a", "metric": "fid", "value": 1.0, "higher_is_better": False}]))
+    >>> out = publish(lb, os.path.join(tempfile.mkdtemp(), "board"))
+    >>> sorted(p.name for p in out.iterdir()) == sorted(FILES)
+    True
+    """
+    from .runner import results_records
+
+    directory = Path(os.path.abspath(directory))
+    check_target(directory)
+    contents = {
+        "leaderboard.md": leaderboard.to_markdown(),
+        "leaderboard.html": leaderboard.to_html(),
+        "leaderboard.tex": leaderboard.to_latex(),
+        "leaderboard.csv": leaderboard.to_csv(),
+        "results.jsonl": "".join(json.dumps(r, allow_nan=False) + "\n" for r in results_records(leaderboard.results)),
+        "provenance.json": json.dumps(provenance(leaderboard, suite=suite), indent=2) + "\n",
+    }
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.publish-", dir=directory.parent))
+    except OSError as exc:
+        raise OutputError(f"cannot publish to {str(directory)!r}: {exc.strerror or exc}. Choose a writable location.") from None
+    try:
+        os.chmod(staging, 0o755)  # mkdtemp makes it private; a published board is meant to be read
+        for name in FILES:
+            with open(staging / name, "w", encoding="utf-8") as f:
+                f.write(contents[name])
+                f.flush()
+                os.fsync(f.fileno())
+        if not directory.exists():
+            os.rename(staging, directory)
+        elif _exchange(staging, directory):
+            shutil.rmtree(staging, ignore_errors=True)  # now holds the previous board
+        else:
+            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
+            os.rmdir(old)
+            os.rename(directory, old)
+            os.rename(staging, directory)
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot publish to {str(directory)!r}: {exc.strerror or exc}.") from None
+        raise
+    return directory

@@ -1,0 +1,165 @@
+"""Benchmark suites: one TOML file that regenerates a published leaderboard with one command.
+
+Format (paths are relative to the suite file)::
+
+    [suite]
+    title = "Toy Gaussians"          # optional; heading of the published tables
+    reference = "data/real.npy"      # the reference (real) set
+    metrics = ["log_likelihood", "fid", "kernel"]   # names or groups
+    extractor = "identity"           # feature extractor (default "identity")
+    seed = 0                         # default 0
+    output = "leaderboards/toy"      # published directory
+    sort = "log_likelihood"          # optional
+    significance = "auto"            # optional: "auto", "all", "none" or a list of metric names
+    n_permutations = 199             # optional
+
+    [models]                         # name = path, in leaderboard order
+    good = "data/good.npy"
+    vae = "runs/vae"                 # a directory; runs/vae/log_probs.npy adds the likelihood
+
+``genbench run SUITE.toml`` scores every model, publishes into ``output`` and records the suite
+file's path and SHA-256 in ``provenance.json``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from metrics import InputError
+
+from .errors import SampleError
+
+_SUITE_KEYS = ("title", "reference", "metrics", "extractor", "seed", "output", "sort", "significance",
+               "n_permutations", "skip_bad", "batch_size", "weights")
+_REQUIRED = ("reference", "metrics", "output")
+
+
+@dataclass(frozen=True)
+class Suite:
+    """A parsed suite file, paths resolved against its directory.
+
+    Attributes
+    ----------
+    path : Path
+        The suite file.
+    reference : Path
+    models : dict of str -> Path
+    metrics : list of str
+    output : Path
+    extractor, seed, title, sort, significance, n_permutations, skip_bad, batch_size, weights
+        As in the file (see the module docstring).
+    sha256 : str
+        Content hash of the suite file.
+    """
+
+    path: Path
+    reference: Path
+    models: dict
+    metrics: list
+    output: Path
+    extractor: str = "identity"
+    seed: int = 0
+    title: str = "Leaderboard"
+    sort: str | None = None
+    significance: object = "auto"
+    n_permutations: int = 199
+    skip_bad: bool = False
+    batch_size: int = 64
+    weights: str | None = None
+    sha256: str = field(default="", repr=False)
+
+
+def _expect(value, kind, key: str, path: Path, example: str):
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise InputError(f"{path}: `{key}` must be {example}; got {value!r}.")
+    return value
+
+
+def load_suite(path) -> Suite:
+    """Parse and validate a suite TOML file.
+
+    Raises
+    ------
+    InputError
+        Missing file, invalid TOML (with the parser's line), unknown or missing keys (with
+        suggestions), values of the wrong type, no models.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SampleError(f"suite file {str(path)!r}: no such file. Check the path.")
+    raw = path.read_bytes()
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not valid TOML ({exc}).") from None
+    unknown_tables = sorted(set(data) - {"suite", "models"})
+    if unknown_tables:
+        raise InputError(f"{path}: unknown table(s) {unknown_tables}; a suite has [suite] and [models].")
+    suite = _expect(data.get("suite"), dict, "[suite]", path, "a table")
+    for key in suite:
+        if key not in _SUITE_KEYS:
+            close = difflib.get_close_matches(key, _SUITE_KEYS, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise InputError(f"{path}: unknown key `{key}` in [suite].{hint} Known: {', '.join(_SUITE_KEYS)}.")
+    for key in _REQUIRED:
+        if key not in suite:
+            raise InputError(f"{path}: [suite] needs `{key}`.")
+    models = data.get("models")
+    if not isinstance(models, dict) or not models:
+        raise InputError(f"{path}: [models] must list at least one model as name = \"path\".")
+    base = path.parent
+    for name, p in models.items():
+        _expect(p, str, f"models.{name}", path, "a path string")
+    metrics = suite["metrics"]
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) for m in metrics):
+        raise InputError(f"{path}: `metrics` must be a non-empty list of metric names or groups; got {metrics!r}.")
+    significance = suite.get("significance", "auto")
+    if not (isinstance(significance, str) or (isinstance(significance, list)
+                                              and all(isinstance(s, str) for s in significance))):
+        raise InputError(f"{path}: `significance` must be 'auto', 'all', 'none' or a list of metric names; "
+                         f"got {significance!r}.")
+    return Suite(
+        path=path,
+        reference=base / _expect(suite["reference"], str, "reference", path, "a path string"),
+        models={str(n): base / p for n, p in models.items()},
+        metrics=metrics,
+        output=base / _expect(suite["output"], str, "output", path, "a path string"),
+        extractor=_expect(suite.get("extractor", "identity"), str, "extractor", path, "an extractor name"),
+        seed=_expect(suite.get("seed", 0), int, "seed", path, "a non-negative int"),
+        title=_expect(suite.get("title", "Leaderboard"), str, "title", path, "a string"),
+        sort=_expect(suite.get("sort", ""), str, "sort", path, "a metric name") or None,
+        significance=significance,
+        n_permutations=_expect(suite.get("n_permutations", 199), int, "n_permutations", path, "a positive int"),
+        skip_bad=_expect(suite.get("skip_bad", False), bool, "skip_bad", path, "true or false"),
+        batch_size=_expect(suite.get("batch_size", 64), int, "batch_size", path, "a positive int"),
+        weights=_expect(suite.get("weights", ""), str, "weights", path, "a path string") or None,
+        sha256=hashlib.sha256(raw).hexdigest(),
+    )
+
+
+def run_suite(path, *, progress: bool = False):
+    """Score a suite and publish its leaderboard into the suite's ``output`` directory.
+
+    Returns
+    -------
+    (Leaderboard, Path)
+        The leaderboard and the published directory.
+    """
+    from .leaderboard import Leaderboard
+    from .publish import check_target, publish
+    from .runner import score
+
+    suite = load_suite(path)
+    check_target(Path(suite.output).absolute())  # fail before the (slow) scoring, not after
+    df = score(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
+               skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
+               significance=suite.significance, n_permutations=suite.n_permutations, progress=progress)
+    board = Leaderboard(df, sort=suite.sort, title=suite.title)
+    out = publish(board, suite.output, suite={"path": str(suite.path), "sha256": suite.sha256})
+    return board, out
