@@ -29,7 +29,8 @@ _LAZY = {
     "c2st": "classifier", "adversarial_divergence": "classifier", "divergence_spectrum": "classifier",
     # likelihood family
     "log_likelihood": "likelihood", "model_log_likelihood": "likelihood",
-    "parzen_log_likelihood": "likelihood",
+    "parzen_log_likelihood": "likelihood", "parzen": "likelihood",
+    "log_likelihood_difference": "likelihood", "log_likelihood_from_report": "likelihood",
     # k-NN manifold metrics
     "precision_recall": "manifold", "density_coverage": "manifold",
     # Inception Score
