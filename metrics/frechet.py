@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 
 from ._checks import as_matrix, check_finite, check_int
 from .errors import InputError, MetricWarning
@@ -198,12 +199,15 @@ def _trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray) -> float:
     """tr (S1 S2)^(1/2) for symmetric PSD S1, S2, from symmetric algebra only."""
     try:
         # S1 = L L^T, and S1 S2 = L (L^T S2 L) L^{-1} is similar to the symmetric L^T S2 L
-        factor = scipy.linalg.cholesky(sigma1, lower=True, check_finite=False)
+        chol = scipy.linalg.cholesky(sigma1, lower=True, check_finite=False)
+        # triangular products (BLAS trmm) cost half a general matrix product
+        left = scipy.linalg.blas.dtrmm(1.0, chol, sigma2, side=0, lower=1, trans_a=1)
+        inner = scipy.linalg.blas.dtrmm(1.0, chol, left, side=1, lower=1)
     except np.linalg.LinAlgError:
         # singular S1 (fewer samples than dimensions): S1^(1/2) from its eigendecomposition instead
         w, v = np.linalg.eigh(sigma1)
-        factor = v * np.sqrt(np.clip(w, 0.0, None))
-    inner = factor.T @ sigma2 @ factor
+        root = v * np.sqrt(np.clip(w, 0.0, None))
+        inner = root.T @ sigma2 @ root
     eig = scipy.linalg.eigvalsh(inner, check_finite=False, overwrite_a=True)
     return float(np.sqrt(np.clip(eig, 0.0, None)).sum())
 
