@@ -1,0 +1,248 @@
+"""Runner: long results, likelihood files beside samples, statuses, pairwise tests, results files."""
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import metrics
+from genbench import runner
+from genbench.errors import OutputError, SampleError
+from genbench.runner import COLUMNS, read_results, score, score_run, write_results
+from genbench.significance import generated_set_test, log_prob_test
+from metrics import InputError, MetricResult, metric
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture
+def registry():
+    """Register test-only metrics; the registry is restored afterwards."""
+    from metrics import registry as reg
+
+    reg.available_metrics()
+    saved = dict(reg._REGISTRY)
+    yield reg
+    reg._REGISTRY.clear()
+    reg._REGISTRY.update(saved)
+
+
+def _register_test_metrics():
+    @metric("mean_gap_test", needs="features", higher_is_better=False, group="kernel")
+    def mean_gap_test(real, generated):
+        """Distance between the means (test only)."""
+        return MetricResult("mean_gap_test", float(np.linalg.norm(real.mean(0) - generated.mean(0))), False,
+                            n=(len(real), len(generated)))
+
+    @metric("boom_test", needs="features", higher_is_better=True, group="kernel")
+    def boom_test(real, generated):
+        """Always fails (test only)."""
+        raise RuntimeError("kaboom")
+
+
+@pytest.fixture
+def sets(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "real.npy", rng.normal(size=(200, 3)))
+    for name, shift in [("near", 0.1), ("far", 1.5)]:
+        np.save(tmp_path / f"{name}.npy", rng.normal(size=(200, 3)) + shift)
+    return tmp_path
+
+
+def test_rows_match_direct_metric_calls(sets):
+    df = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="fid")
+    assert list(df.columns) == COLUMNS
+    assert df["model"].tolist() == ["near", "far"]
+    assert (df["status"] == "ok").all() and (df["error"] == "").all()
+    real = np.load(sets / "real.npy")
+    for name in ("near", "far"):
+        expected = metrics.fid(real, np.load(sets / f"{name}.npy")).value
+        assert df.set_index("model").loc[name, "value"] == pytest.approx(expected, rel=1e-12)
+    assert json.loads(df.loc[0, "n"]) == [200, 200]
+    assert df.loc[0, "input_hash"] != df.loc[1, "input_hash"] and len(df.loc[0, "reference_hash"]) == 64
+
+
+def test_model_names(sets):
+    df = score(sets / "real.npy", {"A": sets / "near.npy"}, metrics="fid")
+    assert df["model"].tolist() == ["A"]
+    df = score(sets / "real.npy", [f"B={sets / 'near.npy'}"], metrics="fid")
+    assert df["model"].tolist() == ["B"]
+
+
+def test_bad_input_messages(sets, tmp_path):
+    with pytest.raises(InputError, match=r"duplicate model names \['near'\]; name models explicitly with NAME=PATH"):
+        score(sets / "real.npy", [sets / "near.npy", f"near={sets / 'far.npy'}"])
+    with pytest.raises(SampleError, match=r"reference set '.*nope.npy': no such file or directory"):
+        score(sets / "nope.npy", [sets / "near.npy"])
+    with pytest.raises(SampleError, match=r"model 'gone': '.*gone.npy': no such file or directory"):
+        score(sets / "real.npy", [sets / "gone.npy"])
+    np.save(tmp_path / "wide.npy", np.zeros((10, 5)))
+    with pytest.raises(InputError, match=r"model 'wide' \(.*wide.npy\) has 5 features but the reference .* has 3"):
+        score(sets / "real.npy", [tmp_path / "wide.npy"])
+    with pytest.raises(InputError, match=r"unknown metric 'fdi'\. Did you mean 'fid'"):
+        score(sets / "real.npy", [sets / "near.npy"], metrics="fdi")
+
+
+def test_unsupported_loader_option_is_refused_not_ignored(sets, monkeypatch):
+    def old_loader(path, *, name=None, extractor="identity"):
+        return runner._features.FeatureSet(name=name, path=str(path), features=np.load(path),
+                                           samples=np.load(path))
+
+    monkeypatch.setattr(runner._features, "load_features", old_loader)
+    with pytest.raises(InputError, match=r"`weights` is not supported by this version's sample loader; got 'w.pt'"):
+        score(sets / "real.npy", [sets / "near.npy"], weights="w.pt")
+    # cosmetic options are dropped silently
+    assert score(sets / "real.npy", [sets / "near.npy"], batch_size=7, cache=False)["status"].tolist() == ["ok"]
+
+
+def test_failing_metric_keeps_the_others(sets, registry):
+    _register_test_metrics()
+    df = score(sets / "real.npy", [sets / "near.npy"], metrics="boom_test,fid")
+    assert df["status"].tolist() == ["failed", "ok"]
+    assert df.loc[0, "error"] == "RuntimeError: kaboom" and math.isnan(df.loc[0, "value"])
+
+
+# ---- likelihood files ------------------------------------------------------------------------
+
+
+def test_log_probs_beside_directory_and_file_models(sets, tmp_path):
+    rng = np.random.default_rng(1)
+    lp_dir, lp_file = rng.normal(-10, 1, size=40), rng.normal(-12, 1, size=40)
+    (tmp_path / "vae").mkdir()
+    np.save(tmp_path / "vae" / "log_probs.npy", lp_dir)
+    (tmp_path / "vae" / "likelihood.json").write_text('{"n_dims": 3}')
+    np.save(sets / "near.log_probs.npy", lp_file)
+    assert [p.name for p in runner.likelihood_files(tmp_path / "vae")] == ["log_probs.npy", "likelihood.json"]
+    assert [p.name for p in runner.likelihood_files(sets / "near.npy")] == ["near.log_probs.npy",
+                                                                            "near.likelihood.json"]
+    # a directory model: what is beside the samples is attached whatever the loader read from it
+    vae = runner.ModelInputs("vae", runner.FeatureSet(name="vae", path=str(tmp_path / "vae")))
+    runner._attach_likelihood(vae, tmp_path / "vae")
+    np.testing.assert_array_equal(vae.features.log_probs, lp_dir)
+    assert vae.likelihood == {"n_dims": 3}
+    df = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood,fid")
+    by = df.set_index(["model", "metric"])
+    assert by.loc[("near", "log_likelihood"), "value"] == pytest.approx(lp_file.mean(), rel=1e-12)
+    assert by.loc[("near", "log_likelihood"), "status"] == "ok"
+    # a model without log-probs: not applicable, not a failure
+    assert by.loc[("far", "log_likelihood"), "status"] == "n/a"
+    assert "needs the model's test log-probabilities (log_probs.npy beside its samples)" in \
+        by.loc[("far", "log_likelihood"), "error"]
+    assert by.loc[("far", "fid"), "status"] == "ok"
+
+
+def test_likelihood_json_metadata_and_report(sets):
+    rng = np.random.default_rng(2)
+    lp = rng.normal(-20, 1, size=30)
+    np.save(sets / "near.log_probs.npy", lp * np.log2(np.e))  # stored in bits
+    (sets / "near.likelihood.json").write_text(json.dumps({"n_dims": 3, "base": "2"}))
+    (sets / "far.likelihood.json").write_text(json.dumps(
+        {"value": 2.0, "unit": "bits_per_dim", "quantity": "nll", "n_dims": 3, "n": 1000}))
+    df = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood")
+    near, far = df.iloc[0], df.iloc[1]
+    assert near["value"] == pytest.approx(lp.mean(), rel=1e-12)
+    assert json.loads(near["extras"])["bits_per_dim"] == pytest.approx(-lp.mean() / (3 * np.log(2)), rel=1e-12)
+    # 2 bits/dim NLL over 3 dims = -6 bits = -6 ln 2 nats per example
+    assert far["status"] == "ok" and far["value"] == pytest.approx(-6 * np.log(2), rel=1e-12)
+    assert json.loads(far["n"]) == [1000]
+    assert json.loads(far["comparisons"]) == {}  # a reported number has nothing to resample
+
+
+def test_bad_likelihood_json(sets):
+    (sets / "near.likelihood.json").write_text("{not json")
+    with pytest.raises(SampleError, match=r"near.likelihood.json: cannot read as JSON"):
+        score(sets / "real.npy", [sets / "near.npy"], metrics="fid")
+
+
+# ---- significance ----------------------------------------------------------------------------
+
+
+def test_sign_flip_test_matches_hand_count():
+    # d = (1, 2, 3): of the 8 sign patterns only +-(1, 2, 3) reach |mean| >= 2, so the exact p is 2/8
+    test = log_prob_test([1.0, 2.0, 3.0], [0.0, 0.0, 0.0], n_resamples=40000, seed=0)
+    assert test.statistic == pytest.approx(2.0)
+    assert test.pvalue == pytest.approx(0.25, abs=0.01)
+    assert test.method.startswith("paired sign-flip")
+
+
+def test_unpaired_log_prob_test_when_lengths_differ():
+    rng = np.random.default_rng(0)
+    test = log_prob_test(rng.normal(1, 1, 300), rng.normal(0, 1, 200), n_resamples=999, seed=0)
+    assert test.method.startswith("unpaired label permutation") and test.pvalue == pytest.approx(1 / 1000)
+    same = log_prob_test(np.zeros(5), np.zeros(7), n_resamples=99)
+    assert same.pvalue == 1.0
+
+
+def test_generated_set_test_calibration_under_the_null():
+    # same distribution for A and B: a level-0.1 test must reject about 10% of the time
+    rng = np.random.default_rng(0)
+    pvals = [generated_set_test(lambda g: float(np.abs(g.mean(0)).sum()), rng.normal(size=(30, 2)),
+                                rng.normal(size=(30, 2)), n_permutations=49, seed=i).pvalue for i in range(150)]
+    rate = np.mean(np.array(pvals) <= 0.1)
+    assert 0.03 <= rate <= 0.2, rate
+    assert min(pvals) >= 1 / 50
+
+
+def test_generated_set_test_subsamples_to_max_n():
+    seen = []
+    test = generated_set_test(lambda g: seen.append(len(g)) or 0.0, np.zeros((500, 1)), np.ones((300, 1)),
+                              n_permutations=3, max_n=100)
+    assert set(seen) == {100} and test.n == (100, 100) and "at most 100 per model" in test.method
+
+
+def test_comparisons_are_stored_on_both_rows(sets, registry):
+    _register_test_metrics()
+    rng = np.random.default_rng(3)
+    base = rng.normal(-5, 1, size=100)
+    np.save(sets / "near.log_probs.npy", base)
+    np.save(sets / "far.log_probs.npy", base + 0.5 + 0.1 * rng.normal(size=100))
+    run = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"],
+                    metrics="log_likelihood,mean_gap_test,fid", n_permutations=49)
+    df = run.results.set_index(["model", "metric"])
+    ll_near = json.loads(df.loc[("near", "log_likelihood"), "comparisons"])["far"]
+    ll_far = json.loads(df.loc[("far", "log_likelihood"), "comparisons"])["near"]
+    assert ll_near["diff"] == pytest.approx(-ll_far["diff"]) and ll_near["diff"] < 0
+    assert ll_near["pvalue"] == ll_far["pvalue"] == pytest.approx(1 / 10000)
+    gap = json.loads(df.loc[("near", "mean_gap_test"), "comparisons"])["far"]
+    assert gap["pvalue"] == pytest.approx(1 / 50) and gap["diff"] < 0  # kernel group: tested by "auto"
+    assert json.loads(df.loc[("near", "fid"), "comparisons"]) == {}  # perceptual: only on request
+    assert [(m, a, b) for m, a, b, _ in run.tests] == [("log_likelihood", "near", "far"),
+                                                       ("mean_gap_test", "near", "far")]
+    none = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood",
+                 significance="none")
+    assert (none["comparisons"] == "{}").all()
+
+
+# ---- results files ---------------------------------------------------------------------------
+
+
+def test_results_round_trip(sets, tmp_path):
+    df = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="fid")
+    write_results(df, tmp_path / "r.jsonl")
+    lines = (tmp_path / "r.jsonl").read_text().splitlines()
+    assert len(lines) == 2 and json.loads(lines[0])["n"] == [200, 200]
+    back = read_results(tmp_path / "r.jsonl")
+    pd.testing.assert_frame_equal(back, df, check_dtype=False)
+
+
+def test_old_results_file_keeps_loading():
+    df = read_results(FIXTURES / "results_v1.jsonl")
+    assert list(df.columns) == COLUMNS
+    assert df["status"].tolist() == ["ok", "ok", "failed"]  # derived from `error`
+    assert (df["comparisons"] == "{}").all() and (df["input_hash"] == "").all()
+    assert df.loc[0, "value"] == pytest.approx(12.5)
+
+
+def test_results_file_errors(tmp_path):
+    with pytest.raises(SampleError, match=r"results file '.*missing.jsonl': no such file"):
+        read_results(tmp_path / "missing.jsonl")
+    (tmp_path / "bad.jsonl").write_text('{"model": "a"}\nnot json\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:2: not a JSON object"):
+        read_results(tmp_path / "bad.jsonl")
+    with pytest.raises(InputError, match=r"model 'a' has more than one 'fid' result across the results files"):
+        read_results([FIXTURES / "results_v1.jsonl", FIXTURES / "results_v1.jsonl"])
+    with pytest.raises(OutputError, match=r"cannot write '.*': directory .* does not exist or is not writable"):
+        runner.check_writable(tmp_path / "no" / "such" / "r.jsonl")
