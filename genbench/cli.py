@@ -13,6 +13,7 @@ import sys
 import warnings
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from metrics import InputError
@@ -21,7 +22,7 @@ stderr = Console(stderr=True, soft_wrap=True)  # one message per line, never re-
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    stderr.print(f"[yellow]warning[/yellow]: {message}", highlight=False)
+    stderr.print(f"[yellow]warning[/yellow]: {escape(str(message))}", highlight=False)
 
 
 def _fmt(x, digits: int = 4) -> str:
@@ -39,7 +40,8 @@ def cmd_metrics(args) -> int:
     for col in ("name", "needs", "better", "group", "summary"):
         table.add_column(col, overflow="fold")
     for spec in available_metrics().values():
-        table.add_row(spec.name, spec.needs, "higher" if spec.higher_is_better else "lower", spec.group, spec.summary)
+        cells = (spec.name, spec.needs, "higher" if spec.higher_is_better else "lower", spec.group, spec.summary)
+        table.add_row(*map(escape, cells))
     Console(file=sys.stdout, width=max(100, Console().width)).print(table)
     return 0
 
@@ -60,8 +62,9 @@ def render(df, fmt: str) -> None:
         table.add_column(col, overflow="fold")
     for r in df.itertuples():
         ci = "" if math.isnan(r.ci_low) else f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
-        table.add_row(r.model, r.metric, _fmt(r.value), ci, _fmt(r.pvalue), ", ".join(map(str, json.loads(r.n))),
-                      r.status, r.error)
+        cells = (r.model, r.metric, _fmt(r.value), ci, _fmt(r.pvalue), ", ".join(map(str, json.loads(r.n))),
+                 r.status, r.error)
+        table.add_row(*map(escape, cells))
     Console(file=sys.stdout, width=max(120, Console().width)).print(table)
 
 
@@ -69,9 +72,9 @@ def _report_failures(df) -> int:
     """Log failed and not-applicable rows to stderr; the exit code: 1 when a metric failed."""
     for r in df.itertuples():
         if r.status == "failed":
-            stderr.print(f"[red]metric failed[/red]: {r.metric} on {r.model}: {r.error}", highlight=False)
+            stderr.print(f"[red]metric failed[/red]: {escape(f'{r.metric} on {r.model}: {r.error}')}", highlight=False)
         elif r.status == "n/a":
-            stderr.print(f"[dim]n/a[/dim]: {r.metric} on {r.model}: {r.error}", highlight=False)
+            stderr.print(f"[dim]n/a[/dim]: {escape(f'{r.metric} on {r.model}: {r.error}')}", highlight=False)
     return 1 if (df["status"] == "failed").any() else 0
 
 
@@ -122,18 +125,19 @@ def _render_board(board, fmt: str) -> None:
     for metric in board.metrics:
         table.add_column(f"{metric} {'↑' if board.higher_is_better(metric) else '↓'}", overflow="fold")
     for cells in board.display_rows():
-        table.add_row(*cells)
+        table.add_row(*map(escape, cells))
     console = Console(file=sys.stdout, width=max(120, Console().width))
     console.print(table)
     sentences = board.disagreement_sentences()
     if board.likelihood_metrics and board.quality_metrics:
-        console.print("Likelihood vs sample quality:", style="bold", highlight=False)
+        console.print("Likelihood vs sample quality:", style="bold", highlight=False, markup=False)
         ag = board.rank_agreement()
         for r in ag[ag["likelihood_vs_quality"]].itertuples():
             console.print(f"  {r.metric_a} vs {r.metric_b}: Kendall tau {_fmt(r.kendall_tau, 3) or 'n/a'}, "
-                          f"Spearman rho {_fmt(r.spearman_rho, 3) or 'n/a'} over {r.n_models} models", highlight=False)
+                          f"Spearman rho {_fmt(r.spearman_rho, 3) or 'n/a'} over {r.n_models} models", highlight=False,
+                          markup=False)
         for s in sentences:
-            console.print(f"  - {s}", highlight=False)
+            console.print(f"  - {s}", highlight=False, markup=False)
 
 
 def _json_value(v):
@@ -221,7 +225,7 @@ def main(argv=None) -> int:
     try:
         return args.func(args)
     except InputError as exc:
-        stderr.print(f"[red]genbench: error:[/red] {exc}", highlight=False)
+        stderr.print(f"[red]genbench: error:[/red] {escape(str(exc))}", highlight=False)
         return 2
 
 
