@@ -39,6 +39,7 @@ Without a ``log_probs.npy`` it reports one number: ``value``, ``unit`` (``nats``
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import inspect
 import itertools
 import json
@@ -53,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from metrics import GaussianStats, InputError, MetricResult, resolve_metrics
-from metrics._checks import check_int
+from metrics._checks import as_matrix, check_int
 from metrics.registry import MetricSpec
 
 from . import features as _features
@@ -130,25 +131,43 @@ class ScoreRun:
 # ---------------------------------------------------------------------------------------------
 
 
-def _model_items(models) -> list[tuple[str, str]]:
-    """Normalise models to (name, path) pairs; ``name=path`` strings and dicts name themselves."""
-    if isinstance(models, (str, Path)):
+def _is_array(x) -> bool:
+    return not isinstance(x, (str, Path)) and (isinstance(x, np.ndarray) or hasattr(x, "__array__"))
+
+
+def _model_items(models) -> list[tuple[str, object]]:
+    """Normalise models to (name, path-or-array) pairs; ``name=path`` strings and dicts name themselves."""
+    if isinstance(models, (str, Path)) or _is_array(models):
         models = [models]
     items = list(models.items()) if isinstance(models, dict) else []
     if not items:
         for m in models:
+            if _is_array(m):
+                raise InputError("in-memory arrays need names; pass `models` as a dict of name -> array.")
             m = str(m)
             name, sep, path = m.partition("=")
             items.append((name, path) if sep else (Path(m).stem if Path(m).suffix else Path(m).name, m))
     if not items:
         raise InputError("no models given; pass at least one generated sample set.")
-    names = [n for n, _ in items]
+    names = [str(n) for n, _ in items]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise InputError(
             f"duplicate model names {dupes}; name models explicitly with NAME=PATH."
         )
-    return [(str(n), str(p)) for n, p in items]
+    return [(str(n), p if _is_array(p) else str(p)) for n, p in items]
+
+
+def _array_set(x, name: str, extractor: str) -> FeatureSet:
+    """A FeatureSet from an in-memory (n, d) array, used as features as it is."""
+    if extractor != "identity":
+        raise InputError(
+            f"`features` must be 'identity' for in-memory arrays (they are used as they are); got {extractor!r}. "
+            "Extract features first, or pass file paths."
+        )
+    arr = as_matrix(x, name, dtype=np.float64)
+    digest = hashlib.sha256(repr((arr.shape, str(arr.dtype))).encode() + arr.tobytes()).hexdigest()
+    return FeatureSet(name=name, path="<array>", features=arr, samples=arr, extractor="identity", input_hash=digest)
 
 
 def _check_exists(path, what: str) -> None:
@@ -411,6 +430,18 @@ def _comparisons(specs, reference, models: list[ModelInputs], rows: list[dict], 
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_log_probs_option(log_probs, names: list[str]) -> dict:
+    if log_probs is None:
+        return {}
+    if not isinstance(log_probs, dict):
+        raise InputError(f"`log_probs` must be a dict of model name -> per-example log-probabilities; got "
+                         f"{type(log_probs).__name__}.")
+    unknown = sorted(set(log_probs) - set(names))
+    if unknown:
+        raise InputError(f"`log_probs` names models that are not scored: {unknown}. Models: {names}.")
+    return {k: np.asarray(v) for k, v in log_probs.items()}
+
+
 def _check_significance(significance):
     if isinstance(significance, str) and significance in ("auto", "all", "none"):
         return significance
@@ -449,6 +480,7 @@ def score_run(
     significance="auto",
     n_permutations: int = 199,
     max_n: int | None = 1000,
+    log_probs: dict | None = None,
     progress: bool = False,
 ) -> ScoreRun:
     """Like :func:`score`, but also return the loaded sets and the pairwise tests.
@@ -466,21 +498,35 @@ def score_run(
     specs = resolve_metrics(metrics)
     significance = _check_significance(significance)
     items = _model_items(models)
-    _check_exists(reference, "reference set")
+    if not _is_array(reference):
+        _check_exists(reference, "reference set")
     for name, path in items:
-        _check_exists(path, f"model {name!r}:")
+        if not _is_array(path):
+            _check_exists(path, f"model {name!r}:")
+    log_probs = _check_log_probs_option(log_probs, [n for n, _ in items])
     # cache, batch size, seed and progress do not change what a loader without them returns
     loader = _loader_kwargs({
         "extractor": (features, "identity", True), "cache": (cache, True, False),
         "skip_bad": (skip_bad, False, True), "weights": (weights, None, True),
         "batch_size": (batch_size, 64, False), "seed": (seed, 0, False), "progress": (progress, True, False),
     })
-    ref = _features.load_features(reference, name="reference", **loader)
+
+    def load(x, name):
+        if _is_array(x):
+            return _array_set(x, "reference" if name == "reference" else f"models[{name!r}]", features)
+        return _features.load_features(x, name=name, **loader)
+
+    ref = load(reference, "reference")
+    ref.name = "reference"
     inputs = []
     for name, path in items:
-        m = ModelInputs(name, _features.load_features(path, name=name, **loader))
+        m = ModelInputs(name, load(path, name))
+        m.features.name = name
         _check_dims(ref, m.features)
-        _attach_likelihood(m, path)
+        if not _is_array(path):
+            _attach_likelihood(m, path)
+        if name in log_probs:
+            m.features.log_probs = log_probs[name]
         inputs.append(m)
     rows = []
     with _progress_bar(progress, len(inputs) * len(specs)) as advance:
@@ -507,17 +553,19 @@ def score(
     significance="auto",
     n_permutations: int = 199,
     max_n: int | None = 1000,
+    log_probs: dict | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Score every model against the reference set with every metric.
 
     Parameters
     ----------
-    reference : str or Path
-        The reference (real data) sample set.
-    models : str, list of str, or dict of name -> path
+    reference : str, Path or ndarray of shape (n, d)
+        The reference (real data) sample set; an array is used as features as it is.
+    models : str, list of str, or dict of name -> path or ndarray
         Model sample sets. A string ``"name=path"`` names a model; otherwise the name is the file
         stem or directory name. Test log-likelihoods are read from beside each set (module docs).
+        In-memory arrays (in a dict) need ``features="identity"``.
     metrics : str or sequence of str
         Metric names or groups (``likelihood``, ``kernel``, ``classifier``, ``perceptual``, ``all``);
         a comma-separated string works too.
@@ -535,6 +583,8 @@ def score(
         Permutations per pair for metrics of generated sets (log-probs use at least 9999 sign flips).
     max_n : int or None
         Generated sets are subsampled to at most this many items for the permutation tests only.
+    log_probs : dict of name -> array of shape (m,), optional
+        Per-example test log-probabilities by model name; they take precedence over files.
     progress : bool
         Show a progress bar on stderr.
 
@@ -565,7 +615,7 @@ def score(
     return score_run(
         reference, models, metrics, features=features, seed=seed, skip_bad=skip_bad, cache=cache,
         weights=weights, batch_size=batch_size, significance=significance, n_permutations=n_permutations,
-        max_n=max_n, progress=progress,
+        max_n=max_n, log_probs=log_probs, progress=progress,
     ).results
 
 

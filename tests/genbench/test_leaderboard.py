@@ -235,3 +235,18 @@ def test_publish_refuses_bad_targets(board, tmp_path):
     with pytest.raises(OutputError, match=r"it holds files genbench did not write \(notes.txt\)"):
         publish(board, tmp_path / "mine")
     assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_walkthrough_runs_top_to_bottom(capsys):
+    import runpy
+
+    import metrics
+
+    ns = runpy.run_path(str(HERE.parent.parent / "examples" / "walkthrough.py"), run_name="__main__")
+    board, figure = ns["board"], ns["figure"]
+    assert board.models == ["truth", "cover", "mode"]  # ranked by the exact test log-likelihood
+    assert len(figure.get_axes()) == len(board.quality_metrics)
+    if "precision" in metrics.available_metrics():
+        d = board.disagreements().set_index(["quality_metric", "better_likelihood", "better_quality"])
+        assert d.loc[("precision", "cover", "mode"), "significant"]  # Huszar's point, with both tests
+    assert "cover" in capsys.readouterr().out

@@ -246,3 +246,23 @@ def test_results_file_errors(tmp_path):
         read_results([FIXTURES / "results_v1.jsonl", FIXTURES / "results_v1.jsonl"])
     with pytest.raises(OutputError, match=r"cannot write '.*': directory .* does not exist or is not writable"):
         runner.check_writable(tmp_path / "no" / "such" / "r.jsonl")
+
+
+def test_in_memory_arrays_and_log_probs_option():
+    rng = np.random.default_rng(4)
+    real, a, b = rng.normal(size=(100, 2)), rng.normal(size=(100, 2)), rng.normal(size=(80, 2)) + 1.0
+    lp = rng.normal(-3, 1, size=50)
+    df = score(real, {"a": a, "b": b}, metrics="fid,log_likelihood", log_probs={"a": lp})
+    by = df.set_index(["model", "metric"])
+    assert by.loc[("b", "fid"), "value"] == pytest.approx(metrics.fid(real, b).value, rel=1e-12)
+    assert by.loc[("a", "log_likelihood"), "value"] == pytest.approx(lp.mean(), rel=1e-12)
+    assert by.loc[("b", "log_likelihood"), "status"] == "n/a"
+    assert by.loc[("a", "fid"), "input_hash"] != by.loc[("b", "fid"), "input_hash"]
+    with pytest.raises(InputError, match=r"in-memory arrays need names; pass `models` as a dict"):
+        score(real, [a])
+    with pytest.raises(InputError, match=r"`log_probs` names models that are not scored: \['c'\]"):
+        score(real, {"a": a}, log_probs={"c": lp})
+    with pytest.raises(InputError, match=r"`features` must be 'identity' for in-memory arrays"):
+        score(real, {"a": a}, features="random_cnn")
+    with pytest.raises(InputError, match=r"`models\['a'\]` contains non-finite values"):
+        score(real, {"a": np.full((5, 2), np.nan)})
