@@ -28,17 +28,23 @@ next to the samples (see :func:`likelihood_files`):
 * a file model ``PATH/NAME.npy`` (or ``.npz``): ``PATH/NAME.log_probs.npy`` and/or
   ``PATH/NAME.likelihood.json``.
 
-``likelihood.json`` is an object. Beside a ``log_probs.npy`` it may give ``n_dims`` (dimensions of
-one example, for bits/dim) and ``base`` (``"e"``, ``"2"`` or ``"10"``: the logarithm of the file).
-Without a ``log_probs.npy`` it reports one number: ``value``, ``unit`` (``nats``, ``bits``,
-``nats_per_dim``, ``bits_per_dim``), ``quantity`` (``log_likelihood`` or ``nll``) and optionally
-``n_dims`` and ``n``; that is turned into a ``log_likelihood`` row by
+``likelihood.json`` is an object (format agreed with the likelihood family, issue 5), e.g.
+``{"nll": 3.35, "unit": "bits_per_dim", "n_dims": 3072, "n": 10000, "source": "Table 2 of ..."}``.
+Keys: exactly one of ``log_likelihood`` (higher is better) or ``nll`` (a number), with ``unit``
+(``nats``, ``bits``, ``nats_per_dim``, ``bits_per_dim``); ``n_dims`` (dimensions of one example:
+required by the per-dimension units, and gives bits/dim for ``log_probs.npy``); ``n`` (test examples
+behind a reported number); ``base`` (``"e"``, ``"2"``, ``"10"``: the logarithm used in
+``log_probs.npy``); ``source`` (free text, kept in the row's extras as ``citation``). The value may
+be omitted when ``log_probs.npy`` is present and the file only gives ``n_dims`` / ``base``.
+``log_probs.npy`` wins when both exist (per-example data give an interval and paired tests); a
+reported number becomes a ``log_likelihood`` row through
 :func:`metrics.likelihood.log_likelihood_from_report` (no interval, no significance test).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import inspect
 import itertools
@@ -228,6 +234,25 @@ def likelihood_files(path) -> tuple[Path, Path]:
     return path.with_name(f"{stem}.log_probs.npy"), path.with_name(f"{stem}.likelihood.json")
 
 
+_LIKELIHOOD_KEYS = ("log_likelihood", "nll", "unit", "n_dims", "n", "base", "source")
+
+
+def _check_likelihood_meta(meta, path: Path) -> dict:
+    if not isinstance(meta, dict):
+        raise SampleError(f"{path}: must hold a JSON object; got {type(meta).__name__}.")
+    unknown = sorted(set(meta) - set(_LIKELIHOOD_KEYS))
+    if unknown:
+        raise SampleError(f"{path}: unknown key(s) {unknown}; accepted: {', '.join(_LIKELIHOOD_KEYS)}.")
+    quantities = [k for k in ("log_likelihood", "nll") if k in meta]
+    if len(quantities) > 1:
+        raise SampleError(f"{path}: give one of `log_likelihood` and `nll`, not both.")
+    if quantities and "unit" not in meta:
+        raise SampleError(
+            f"{path}: `{quantities[0]}` needs a `unit` (nats, bits, nats_per_dim or bits_per_dim)."
+        )
+    return meta
+
+
 def _attach_likelihood(model: ModelInputs, path) -> None:
     lp_path, meta_path = likelihood_files(path)
     if meta_path.exists():
@@ -235,9 +260,7 @@ def _attach_likelihood(model: ModelInputs, path) -> None:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError) as exc:
             raise SampleError(f"{meta_path}: cannot read as JSON ({exc}). Fix or remove the file.") from None
-        if not isinstance(meta, dict):
-            raise SampleError(f"{meta_path}: must hold a JSON object; got {type(meta).__name__}.")
-        model.likelihood = meta
+        model.likelihood = _check_likelihood_meta(meta, meta_path)
     if model.features.log_probs is None and lp_path.exists():
         try:
             lp = np.load(lp_path, allow_pickle=False)
@@ -283,16 +306,19 @@ def _options(spec: MetricSpec, seed: int, model: ModelInputs | None = None) -> d
 
 def _from_report(spec: MetricSpec, model: ModelInputs) -> MetricResult:
     """A ``log_likelihood`` result from a reported number in ``likelihood.json``."""
-    report = model.likelihood
-    if spec.name != "log_likelihood" or "value" not in report:
+    meta = model.likelihood
+    quantity = next((k for k in ("log_likelihood", "nll") if k in meta), None)
+    if spec.name != "log_likelihood" or quantity is None:
         raise NotApplicable(
             f"{spec.name} needs the model's test log-probabilities (log_probs.npy beside its samples)."
         )
     from metrics.likelihood import log_likelihood_from_report
 
-    accepted = set(inspect.signature(log_likelihood_from_report).parameters)
-    kwargs = {k: v for k, v in report.items() if k in accepted and k != "value"}
-    return log_likelihood_from_report(report["value"], **kwargs)
+    result = log_likelihood_from_report(meta[quantity], unit=meta["unit"], quantity=quantity,
+                                        n_dims=meta.get("n_dims"), n=meta.get("n"))
+    if "source" in meta:
+        result = dataclasses.replace(result, extras={**result.extras, "citation": str(meta["source"])})
+    return result
 
 
 # ---------------------------------------------------------------------------------------------

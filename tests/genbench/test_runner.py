@@ -140,20 +140,27 @@ def test_likelihood_json_metadata_and_report(sets):
     np.save(sets / "near.log_probs.npy", lp * np.log2(np.e))  # stored in bits
     (sets / "near.likelihood.json").write_text(json.dumps({"n_dims": 3, "base": "2"}))
     (sets / "far.likelihood.json").write_text(json.dumps(
-        {"value": 2.0, "unit": "bits_per_dim", "quantity": "nll", "n_dims": 3, "n": 1000}))
+        {"nll": 2.0, "unit": "bits_per_dim", "n_dims": 3, "n": 1000, "source": "Table 1"}))
     df = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood")
     near, far = df.iloc[0], df.iloc[1]
     assert near["value"] == pytest.approx(lp.mean(), rel=1e-12)
     assert json.loads(near["extras"])["bits_per_dim"] == pytest.approx(-lp.mean() / (3 * np.log(2)), rel=1e-12)
     # 2 bits/dim NLL over 3 dims = -6 bits = -6 ln 2 nats per example
     assert far["status"] == "ok" and far["value"] == pytest.approx(-6 * np.log(2), rel=1e-12)
-    assert json.loads(far["n"]) == [1000]
+    assert json.loads(far["n"]) == [1000] and json.loads(far["extras"])["citation"] == "Table 1"
     assert json.loads(far["comparisons"]) == {}  # a reported number has nothing to resample
 
 
-def test_bad_likelihood_json(sets):
-    (sets / "near.likelihood.json").write_text("{not json")
-    with pytest.raises(SampleError, match=r"near.likelihood.json: cannot read as JSON"):
+@pytest.mark.parametrize("text, message", [
+    ("{not json", r"near.likelihood.json: cannot read as JSON"),
+    ("[1]", r"near.likelihood.json: must hold a JSON object; got list"),
+    ('{"nll": 1, "units": "nats"}', r"unknown key\(s\) \['units'\]; accepted: log_likelihood, nll, unit"),
+    ('{"nll": 1, "log_likelihood": -1, "unit": "nats"}', r"give one of `log_likelihood` and `nll`, not both"),
+    ('{"nll": 1}', r"`nll` needs a `unit` \(nats, bits, nats_per_dim or bits_per_dim\)"),
+])
+def test_bad_likelihood_json(sets, text, message):
+    (sets / "near.likelihood.json").write_text(text)
+    with pytest.raises(SampleError, match=message):
         score(sets / "real.npy", [sets / "near.npy"], metrics="fid")
 
 
