@@ -265,7 +265,7 @@ def _extract(s: SampleSet, ext, kind: str, batch_size: int, progress: bool):
     total = s.n if s.n is not None else (len(s.files) if kind == "images" else None)
     with _progress(progress) as bar:
         task = bar.add_task(f"{ext.name} features of {s.path.name}", total=total)
-        prepare = ext.prepare if kind != "vectors" else None
+        prepare = ext.prepare if kind == "images" else None  # vectors and text go to forward whole
         for batch, pix in s.batches(batch_size, prepare, sample_shape=sample_shape):
             f, p = ext(batch)
             feats.append(np.asarray(f))
