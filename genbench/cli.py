@@ -195,8 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="weights file for the feature extractor")
     p.add_argument("--batch-size", type=int, default=64, help="feature-extraction batch size (default: 64)")
     p.add_argument("--significance", default="auto",
-                   help="metrics tested pairwise between models: auto (likelihood, kernel, c2st), all, none, "
-                        "or comma-separated names (default: auto)")
+                   help="metrics tested pairwise between models: auto (log-prob metrics only: cheap), all, none, or "
+                        "comma-separated names; each generated-set metric named costs 2 x PERMUTATIONS metric "
+                        "calls per pair of models (default: auto)")
     p.add_argument("--permutations", type=int, default=199,
                    help="permutations per pair of models for the significance tests (default: 199)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")

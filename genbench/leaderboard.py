@@ -530,30 +530,47 @@ class Leaderboard:
         return fig
 
     def _curves(self) -> dict:
+        """metric -> model -> (x, y, low, high, x label, y label) from the curves metrics return."""
         curves = {}
         for r in self.results[self.results["status"] == "ok"].itertuples():
             extras = json.loads(r.extras)
-            curve = extras.get("curve")
-            if isinstance(curve, dict) and "x" in curve and "y" in curve:
+            spectrum, curve = extras.get("spectrum"), extras.get("curve")
+            if isinstance(spectrum, list) and spectrum and all(isinstance(p, dict) and "pi" in p and "d_pi" in p
+                                                               for p in spectrum):
+                # the divergence spectrum (metrics.classifier): d_pi over the prior pi, with a CI band
+                xs = [p["pi"] for p in spectrum]
+                ys = [p["d_pi"] for p in spectrum]
+                lo = [p.get("ci_low", math.nan) for p in spectrum]
+                hi = [p.get("ci_high", math.nan) for p in spectrum]
+                labels = ("pi", "d_pi")
+            elif isinstance(curve, dict) and "x" in curve and "y" in curve:
                 xs, ys = curve["x"], curve["y"]
-            elif "alphas" in extras and "values" in extras:
-                xs, ys = extras["alphas"], extras["values"]
+                lo = hi = [math.nan] * len(xs)
+                labels = (curve.get("x_label", "x"), curve.get("y_label", "y"))
             else:
                 continue
-            curves.setdefault(r.metric, {})[r.model] = (np.asarray(xs, float), np.asarray(ys, float))
+            curves.setdefault(r.metric, {})[r.model] = (
+                *(np.asarray([math.nan if v is None else v for v in arr], float) for arr in (xs, ys, lo, hi)),
+                *labels)
         return curves
 
     def _spectrum(self, Figure):
         curves = self._curves()
         if not curves:
-            raise InputError("no metric in these results returned a curve (extras `curve` or `alphas`/`values`); "
-                             "score with divergence_spectrum or prd to plot a spectrum.")
+            raise InputError("no metric in these results returned a curve (extras `spectrum` or `curve`); "
+                             "score with the `spectrum` metric to plot a divergence spectrum.")
         fig = Figure(figsize=(4.8 * len(curves), 3.6), layout="constrained")
         axes = fig.subplots(1, len(curves), squeeze=False)[0]
         for ax, (metric, per_model) in zip(axes, curves.items()):
             for model in self.models:
-                if model in per_model:
-                    ax.plot(*per_model[model], marker=".", label=model)
+                if model not in per_model:
+                    continue
+                xs, ys, lo, hi, xlabel, ylabel = per_model[model]
+                (line,) = ax.plot(xs, ys, marker=".", label=model)
+                if np.isfinite(lo).all() and np.isfinite(hi).all():
+                    ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
+                ax.set_xlabel(xlabel)
+                ax.set_ylabel(ylabel)
             ax.set_title(metric, fontsize=10)
             ax.legend(fontsize=8)
         return fig

@@ -178,6 +178,15 @@ def test_spectrum_plot_from_curves():
         Leaderboard(_rows({"a": {"fid": 1.0}})).plot("spectrum")
 
 
+def test_divergence_spectrum_plot_with_band():
+    df = _rows({"a": {"fid": 1.0}})
+    points = [{"pi": p, "d_pi": 0.2 + p / 10, "ci_low": 0.1, "ci_high": 0.4} for p in (0.0, 0.5, 1.0)]
+    df["extras"] = [json.dumps({"spectrum": points})]
+    ax = Leaderboard(df).plot("spectrum").get_axes()[0]
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [0.2, 0.25, 0.3], rtol=1e-12)
+    assert len(ax.collections) == 1 and ax.get_xlabel() == "pi" and ax.get_ylabel() == "d_pi"
+
+
 # ---- publish ---------------------------------------------------------------------------------
 
 

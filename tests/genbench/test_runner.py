@@ -207,17 +207,20 @@ def test_comparisons_are_stored_on_both_rows(sets, registry):
     np.save(sets / "near.log_probs.npy", base)
     np.save(sets / "far.log_probs.npy", base + 0.5 + 0.1 * rng.normal(size=100))
     run = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"],
-                    metrics="log_likelihood,mean_gap_test,fid", n_permutations=49)
+                    metrics="log_likelihood,mean_gap_test,fid", significance=["log_likelihood", "mean_gap_test"],
+                    n_permutations=49)
     df = run.results.set_index(["model", "metric"])
     ll_near = json.loads(df.loc[("near", "log_likelihood"), "comparisons"])["far"]
     ll_far = json.loads(df.loc[("far", "log_likelihood"), "comparisons"])["near"]
     assert ll_near["diff"] == pytest.approx(-ll_far["diff"]) and ll_near["diff"] < 0
     assert ll_near["pvalue"] == ll_far["pvalue"] == pytest.approx(1 / 10000)
     gap = json.loads(df.loc[("near", "mean_gap_test"), "comparisons"])["far"]
-    assert gap["pvalue"] == pytest.approx(1 / 50) and gap["diff"] < 0  # kernel group: tested by "auto"
-    assert json.loads(df.loc[("near", "fid"), "comparisons"]) == {}  # perceptual: only on request
+    assert gap["pvalue"] == pytest.approx(1 / 50) and gap["diff"] < 0
+    assert json.loads(df.loc[("near", "fid"), "comparisons"]) == {}  # not requested
     assert [(m, a, b) for m, a, b, _ in run.tests] == [("log_likelihood", "near", "far"),
                                                        ("mean_gap_test", "near", "far")]
+    auto = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood,mean_gap_test")
+    assert [json.loads(c) != {} for c in auto["comparisons"]] == [True, False, True, False]  # log-probs only
     none = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood",
                  significance="none")
     assert (none["comparisons"] == "{}").all()
