@@ -420,7 +420,7 @@ def _pair_test(spec: MetricSpec, reference: FeatureSet, a: ModelInputs, b: Model
 
 
 def _comparisons(specs, reference, models: list[ModelInputs], rows: list[dict], *, significance, seed: int,
-                 n_permutations: int, max_n: int | None) -> list:
+                 n_permutations: int, max_n: int | None, advance=lambda description: None) -> list:
     """Run the pairwise tests and store them on both rows of each pair (``comparisons`` column)."""
     by_key = {(r["model"], r["metric"]): r for r in rows}
     tests = []
@@ -430,6 +430,7 @@ def _comparisons(specs, reference, models: list[ModelInputs], rows: list[dict], 
         found: dict[str, dict] = {m.name: {} for m in models}
         for a, b in itertools.combinations(models, 2):
             ra, rb = by_key[a.name, spec.name], by_key[b.name, spec.name]
+            advance(f"testing {spec.name}: {a.name} vs {b.name}")
             if ra["status"] != "ok" or rb["status"] != "ok":
                 continue
             try:
@@ -554,13 +555,14 @@ def score_run(
             m.features.log_probs = log_probs[name]
         inputs.append(m)
     rows = []
-    with _progress_bar(progress, len(inputs) * len(specs)) as advance:
+    n_tested = sum(_wants_test(spec, significance) for spec in specs) * len(inputs) * (len(inputs) - 1) // 2
+    with _progress_bar(progress, len(inputs) * len(specs) + n_tested) as advance:
         for m in inputs:
             for spec in specs:
                 advance(f"{spec.name} on {m.name}")
                 rows.append(_evaluate(spec, ref, m, seed))
-    tests = _comparisons(specs, ref, inputs, rows, significance=significance, seed=seed,
-                         n_permutations=n_permutations, max_n=max_n)
+        tests = _comparisons(specs, ref, inputs, rows, significance=significance, seed=seed,
+                             n_permutations=n_permutations, max_n=max_n, advance=advance)
     return ScoreRun(pd.DataFrame(rows, columns=COLUMNS), ref, {m.name: m for m in inputs}, tests)
 
 
