@@ -126,10 +126,12 @@ def _check_compatible(s: SampleSet, ext) -> str:
     kind = "text" if s.kind == "text" else ("vectors" if s.layout == "vectors" else "images")
     if kind not in ext.inputs:
         what = f"(n, d) = ({s.n}, {s.item_shape[0]}) vectors" if kind == "vectors" else kind
-        raise SampleError(
-            f"{s.path}: holds {what}, but extractor {ext.name!r} takes {' or '.join(ext.inputs)}. "
-            f"{_KIND_HINT[kind]}"
-        )
+        if s.kind == "arrays" and kind == "images":
+            what = f"a {len(s._arrays[0].shape)}-D array of shape {s._arrays[0].shape}, read as images"
+        takes = " or ".join(ext.inputs)
+        if "vectors" in ext.inputs:
+            takes += " (expected a 2-D numeric array of shape (n, d))"
+        raise SampleError(f"{s.path}: holds {what}, but extractor {ext.name!r} takes {takes}. {_KIND_HINT[kind]}")
     return kind
 
 

@@ -178,7 +178,7 @@ def test_jsonl_bad_line_error_and_skip(tmp_path):
 
 def test_text_needs_a_text_extractor(tmp_path):
     (tmp_path / "a.txt").write_text("x\n")
-    with pytest.raises(SampleError, match=r"holds text, but extractor 'identity' takes vectors\. Use a text extractor: minilm"):
+    with pytest.raises(SampleError, match=r"holds text, but extractor 'identity' takes vectors \(expected a 2-D numeric array of shape \(n, d\)\)\. Use a text extractor: minilm"):
         load_features(tmp_path, cache=False)
 
 
