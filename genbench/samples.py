@@ -305,7 +305,7 @@ class SampleSet:
 
     # -- streaming ---------------------------------------------------------------------------
 
-    def batches(self, batch_size: int, prepare=None, *, sample_shape=None, workers: int = DEFAULT_WORKERS):
+    def batches(self, batch_size: int, prepare=None, *, sample_shape=None, workers: int | None = None):
         """Stream the set in batches.
 
         Parameters
@@ -318,8 +318,8 @@ class SampleSet:
         sample_shape : (int, int), optional
             For images: also return each image as flattened uint8 pixels at this (H, W) size
             (PIL bicubic when it differs), for metrics that work in data space.
-        workers : int
-            Threads decoding and preparing images.
+        workers : int, optional
+            Threads decoding and preparing images; default :data:`DEFAULT_WORKERS`.
 
         Yields
         ------
@@ -327,6 +327,7 @@ class SampleSet:
             ``prepared`` is a stacked array (or a list of strings for text when ``prepare`` is
             None); ``pixels`` is an (m, H*W*3) uint8 array or None.
         """
+        workers = DEFAULT_WORKERS if workers is None else workers
         if self.kind == "images":
             yield from self._image_batches(batch_size, prepare, sample_shape, workers)
         elif self.kind == "arrays":
@@ -348,7 +349,7 @@ class SampleSet:
                 f"first ({first[0]}x{first[1]}); every image is resized by the extractor's rule: {resize_rule}")
 
     def _image_batches(self, batch_size, prepare, sample_shape, workers):
-        def work(path):
+        def work_one(path):
             try:
                 img = decode_image(path)
             except SampleError:
@@ -357,23 +358,32 @@ class SampleSet:
                 return path, None, None, None
             return path, img.shape[:2], (prepare(img) if prepare else img), _sample_pixels(img, sample_shape)
 
+        def work(paths):  # a task is a run of files: per-task overhead is larger than a small PNG decode
+            return [work_one(p) for p in paths]
+
+        workers = max(1, workers)
+        step = max(1, -(-batch_size // (4 * workers)))
+
+        def submit(window):
+            return [pool.submit(work, window[i:i + step]) for i in range(0, len(window), step)]
+
         files = list(self.files)
         windows = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
-        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
             # one window of look-ahead: the next batch decodes while the network runs on this one
-            pending = [pool.submit(work, f) for f in windows[0]] if windows else []
+            pending = submit(windows[0]) if windows else []
             for k in range(len(windows)):
                 current = pending
-                pending = [pool.submit(work, f) for f in windows[k + 1]] if k + 1 < len(windows) else []
+                pending = submit(windows[k + 1]) if k + 1 < len(windows) else []
                 out, pix = [], []
                 for fut in current:
-                    path, hw, item, pixels = fut.result()
-                    if item is None:
-                        self.skipped.append(str(path))
-                        continue
-                    self._record_size(hw)
-                    out.append(item)
-                    pix.append(pixels)
+                    for path, hw, item, pixels in fut.result():
+                        if item is None:
+                            self.skipped.append(str(path))
+                            continue
+                        self._record_size(hw)
+                        out.append(item)
+                        pix.append(pixels)
                 if out:
                     yield _stack(out), (np.stack(pix) if sample_shape is not None else None)
 
