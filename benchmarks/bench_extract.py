@@ -3,8 +3,11 @@
 A directory of N PNG files (default 10,000, 32x32 RGB, smooth random images so they compress like
 real ones) is generated in a temp dir. For each extractor, three loaders feed the same network:
 
-  * ``genbench``   : :func:`genbench.features.load_features` (decode + resize in 2 worker threads,
-                      one batch of look-ahead, so decoding overlaps the network);
+  * ``genbench``   : :func:`genbench.features.load_features`, the whole path: list + content-hash
+                      the files (cache key), decode + resize in 2 worker threads with one batch of
+                      look-ahead (decoding overlaps the network), keep data-space samples;
+  * ``stream``     : only the streaming part of that path (``SampleSet.batches`` + the network),
+                      so the difference to ``genbench`` is the bookkeeping (hash, listing, samples);
   * ``serial``     : decode + resize in the main thread, then the network (what a plain loop does);
   * ``dataloader`` : ``torch.utils.data.DataLoader(num_workers=2)`` worker *processes* doing the same
                       decode + resize, the usual torch recipe.
@@ -32,7 +35,7 @@ from PIL import Image
 
 from genbench.extractors import get_extractor
 from genbench.features import load_features
-from genbench.samples import decode_image
+from genbench.samples import decode_image, open_samples
 
 
 def make_pngs(root: Path, n: int, size: int, seed: int = 0) -> list[Path]:
@@ -73,6 +76,11 @@ def run_dataloader(files, ext, batch_size, workers=2):
     return np.concatenate([ext(b)[0] for b in loader])
 
 
+def run_stream(root, ext, batch_size):
+    s = open_samples(root)
+    return np.concatenate([ext(b)[0] for b, _ in s.batches(batch_size, ext.prepare)])
+
+
 def best_of(repeat, fn):
     best, out = np.inf, None
     for _ in range(repeat):
@@ -105,9 +113,10 @@ def main(argv=None):
             t_ser, f_ser = best_of(args.repeat, lambda: run_serial(files, ext, args.batch_size))
             t_gb, fs = best_of(args.repeat, lambda: load_features(root, extractor=name, cache=False, progress=False,
                                                                   batch_size=args.batch_size))
+            t_st, f_st = best_of(args.repeat, lambda: run_stream(root, ext, args.batch_size))
             t_dl, f_dl = best_of(args.repeat, lambda: run_dataloader(files, ext, args.batch_size))
             for loader, secs, feats in (("serial", t_ser, f_ser), ("genbench", t_gb, fs.features),
-                                        ("dataloader", t_dl, f_dl)):
+                                        ("stream", t_st, f_st), ("dataloader", t_dl, f_dl)):
                 same = np.allclose(feats, f_ser, rtol=1e-5, atol=1e-6)
                 print(f"{name:<11} {loader:<11} {secs:8.2f} {args.n / secs:8.0f} {t_ser / secs:8.2f}x  "
                       f"{'same features' if same else 'DIFFERENT'}")

@@ -255,7 +255,9 @@ def _extract(s: SampleSet, ext, kind: str, batch_size: int, progress: bool):
     """Stream ``s`` through ``ext``: returns the arrays to cache and the notes."""
     notes = list(s.notes)
     sample_shape = None
-    if kind == "images":
+    # pixels at the set's own size *are* the data-space samples: keep one copy
+    same_as_pixels = ext.name == "pixels" and getattr(ext, "size", None) == tuple(s.item_shape[:2])
+    if kind == "images" and not same_as_pixels:
         n_files = s.n if s.n is not None else len(s.files)
         values = n_files * s.item_shape[0] * s.item_shape[1] * 3
         if values <= SAMPLES_LIMIT:
@@ -293,6 +295,8 @@ def _extract(s: SampleSet, ext, kind: str, batch_size: int, progress: bool):
         arrays["probs"] = np.concatenate(probs)
     if pixels:
         arrays["pixels"] = np.concatenate(pixels)
+    if same_as_pixels:
+        arrays["samples_are_features"] = np.array(True)
     if kind == "vectors":
         if ext.name == "identity":
             arrays["samples_are_features"] = np.array(True)

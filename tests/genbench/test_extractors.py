@@ -250,6 +250,24 @@ def test_inception_through_loader_records_mode_and_weights(tmp_path, inception, 
         np.testing.assert_allclose(fs.features, inception.net(x)[0].numpy(), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
+def test_inception_full_size_equals_torch_fidelity(tmp_path, inception_weights, fidelity_inception):
+    """The whole 299x299 path from PNG files, against torch-fidelity on the same uint8 images."""
+    from genbench.extractors.inception import WeightsWarning
+
+    imgs = _images(4, 32, 32, seed=3)
+    for i, img in enumerate(imgs):
+        Image.fromarray(img).save(tmp_path / f"{i}.png")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeightsWarning)
+        fs = load_features(tmp_path, extractor="inception-fid", weights=inception_weights, batch_size=3,
+                           cache=False, progress=False)
+    with torch.no_grad():
+        f2, l2 = fidelity_inception(torch.from_numpy(imgs).permute(0, 3, 1, 2).contiguous())
+    np.testing.assert_allclose(fs.features, f2.numpy(), atol=1e-5 * float(f2.abs().max()), rtol=0)
+    np.testing.assert_allclose(fs.probs, torch.softmax(l2.double(), 1).numpy(), atol=1e-6, rtol=0)
+
+
 def test_inception_missing_weights_says_what_and_where(tmp_path, monkeypatch):
     monkeypatch.setenv("GENBENCH_WEIGHTS_DIR", str(tmp_path / "w"))
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))

@@ -232,7 +232,9 @@ def test_streaming_batches_are_bounded_and_samples_limit(tmp_path, monkeypatch):
     s = open_samples(tmp_path)
     sizes = [len(b) for b, _ in s.batches(3, lambda im: im.reshape(-1))]
     assert sizes == [3, 3, 3, 1]
+    fs = load_features(tmp_path, extractor="random-cnn", cache=False, progress=False)
+    np.testing.assert_array_equal(fs.samples, _pixels(tmp_path).features)  # pixels in [0, 1]
     monkeypatch.setattr(features_mod, "SAMPLES_LIMIT", 10 * 48 - 1)
-    fs = _pixels(tmp_path)
-    assert fs.samples is None and fs.features.shape == (10, 48)
-    assert any("data-space samples not kept" in n for n in fs.notes)
+    fs = load_features(tmp_path, extractor="random-cnn", cache=False, progress=False)
+    assert fs.samples is None and fs.features.shape == (10, 512)
+    assert any("data-space samples not kept: 10 images x 4x4x3 exceed 479 values" in n for n in fs.notes)
