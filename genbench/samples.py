@@ -75,8 +75,10 @@ ARRAY_EXTS = (".npy", ".npz", ".pt")
 TEXT_EXTS = (".txt", ".jsonl")
 #: Metadata files beside the samples (read by the runner), never samples themselves.
 RESERVED = ("log_probs.npy", "likelihood.json")
-#: Worker threads that decode and resize images (PIL and torch release the GIL while they work).
+#: Worker processes that decode and resize image files (threads for arrays already in memory).
 DEFAULT_WORKERS = 2
+#: Image sets smaller than this are decoded in the calling process (no worker start-up cost).
+PARALLEL_MIN_FILES = 512
 #: Rows read at once from an array shard.
 _ARRAY_CHUNK = 1024
 
@@ -319,7 +321,9 @@ class SampleSet:
             For images: also return each image as flattened uint8 pixels at this (H, W) size
             (PIL bicubic when it differs), for metrics that work in data space.
         workers : int, optional
-            Threads decoding and preparing images; default :data:`DEFAULT_WORKERS`.
+            Worker processes decoding and preparing image files (a torch ``DataLoader``; sets
+            smaller than :data:`PARALLEL_MIN_FILES` stay in this process), or threads preparing
+            images held in arrays; default :data:`DEFAULT_WORKERS`. ``0``: all in this process.
 
         Yields
         ------
@@ -349,43 +353,30 @@ class SampleSet:
                 f"first ({first[0]}x{first[1]}); every image is resized by the extractor's rule: {resize_rule}")
 
     def _image_batches(self, batch_size, prepare, sample_shape, workers):
-        def work_one(path):
-            try:
-                img = decode_image(path)
-            except SampleError:
-                if not self.skip_bad:
-                    raise
-                return path, None, None, None
-            return path, img.shape[:2], (prepare(img) if prepare else img), _sample_pixels(img, sample_shape)
-
-        def work(paths):  # a task is a run of files: per-task overhead is larger than a small PNG decode
-            return [work_one(p) for p in paths]
-
-        workers = max(1, workers)
-        step = max(1, -(-batch_size // (4 * workers)))
-
-        def submit(window):
-            return [pool.submit(work, window[i:i + step]) for i in range(0, len(window), step)]
+        import torch
 
         files = list(self.files)
-        windows = [files[i:i + batch_size] for i in range(0, len(files), batch_size)]
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            # one window of look-ahead: the next batch decodes while the network runs on this one
-            pending = submit(windows[0]) if windows else []
-            for k in range(len(windows)):
-                current = pending
-                pending = submit(windows[k + 1]) if k + 1 < len(windows) else []
-                out, pix = [], []
-                for fut in current:
-                    for path, hw, item, pixels in fut.result():
-                        if item is None:
-                            self.skipped.append(str(path))
-                            continue
-                        self._record_size(hw)
-                        out.append(item)
-                        pix.append(pixels)
-                if out:
-                    yield _stack(out), (np.stack(pix) if sample_shape is not None else None)
+        if len(files) < PARALLEL_MIN_FILES:
+            workers = 0  # starting worker processes costs more than decoding a few files
+        # Worker *processes* (torch DataLoader): decoding small PNGs is mostly Python work under
+        # the GIL, so threads do not parallelise it; processes do, and prefetch overlaps the network.
+        loader = torch.utils.data.DataLoader(
+            _ImageFiles(files, prepare, sample_shape), batch_size=batch_size, num_workers=max(0, workers),
+            collate_fn=_as_list, prefetch_factor=2 if workers > 0 else None,
+        )
+        for items in loader:
+            out, pix = [], []
+            for path, error, hw, item, pixels in items:
+                if error is not None:
+                    if not self.skip_bad:
+                        raise SampleError(error)
+                    self.skipped.append(path)
+                    continue
+                self._record_size(hw)
+                out.append(item)
+                pix.append(pixels)
+            if out:
+                yield _stack(out), (np.stack(pix) if sample_shape is not None else None)
 
     def _array_batches(self, batch_size, prepare, sample_shape, workers):
         to_uint8 = self._array_pixel_converter() if self.layout != "vectors" else None
@@ -475,6 +466,29 @@ class SampleSet:
                         f"({type(exc).__name__}: {exc})."
                     ) from None
                 yield text
+
+
+class _ImageFiles:
+    """Map-style dataset of image files -> (path, error, (H, W), prepared, pixels); picklable."""
+
+    def __init__(self, files, prepare, sample_shape):
+        self.files, self.prepare, self.sample_shape = files, prepare, sample_shape
+
+    def __len__(self):
+        return len(self.files)
+
+    def __getitem__(self, i):
+        path = self.files[i]
+        try:
+            img = decode_image(path)
+        except SampleError as exc:  # raised (or counted) by the caller, not inside a worker
+            return str(path), str(exc), None, None, None
+        item = self.prepare(img) if self.prepare else img
+        return str(path), None, img.shape[:2], item, _sample_pixels(img, self.sample_shape)
+
+
+def _as_list(items):
+    return items
 
 
 def _stack(items):

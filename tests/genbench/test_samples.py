@@ -238,3 +238,30 @@ def test_streaming_batches_are_bounded_and_samples_limit(tmp_path, monkeypatch):
     fs = load_features(tmp_path, extractor="random-cnn", cache=False, progress=False)
     assert fs.samples is None and fs.features.shape == (10, 512)
     assert any("data-space samples not kept: 10 images x 4x4x3 exceed 479 values" in n for n in fs.notes)
+
+
+def _top_rows(img):
+    return img[:4].reshape(-1)
+
+
+def test_worker_processes_give_the_same_batches_and_errors(tmp_path, monkeypatch):
+    from genbench import samples
+
+    for i in range(9):
+        Image.fromarray(_rgb(i, 4 + i % 2, 4)).save(tmp_path / f"{i}.png")
+    (tmp_path / "3.png").write_bytes(b"not an image")
+    monkeypatch.setattr(samples, "PARALLEL_MIN_FILES", 0)
+
+    def run(workers):
+        s = open_samples(tmp_path, skip_bad=True)
+        out = [b for b, _ in s.batches(4, _top_rows, workers=workers)]
+        return out, s.skipped, dict(s._sizes)
+
+    serial, parallel = run(0), run(2)
+    assert [b.shape for b in parallel[0]] == [b.shape for b in serial[0]] == [(3, 48), (4, 48), (1, 48)]
+    for a, b in zip(serial[0], parallel[0]):
+        np.testing.assert_array_equal(a, b)
+    assert parallel[1] == serial[1] == [str(tmp_path / "3.png")]
+    assert parallel[2] == serial[2] == {(4, 4): 5, (5, 4): 3}
+    with pytest.raises(SampleError, match=r"3\.png: cannot decode image"):
+        list(open_samples(tmp_path).batches(4, None, workers=2))
