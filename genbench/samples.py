@@ -362,21 +362,17 @@ class SampleSet:
         # the GIL, so threads do not parallelise it; processes do, and prefetch overlaps the network.
         loader = torch.utils.data.DataLoader(
             _ImageFiles(files, prepare, sample_shape), batch_size=batch_size, num_workers=max(0, workers),
-            collate_fn=_as_list, prefetch_factor=2 if workers > 0 else None,
+            collate_fn=_collate_images, prefetch_factor=2 if workers > 0 else None,
         )
-        for items in loader:
-            out, pix = [], []
-            for path, error, hw, item, pixels in items:
-                if error is not None:
-                    if not self.skip_bad:
-                        raise SampleError(error)
-                    self.skipped.append(path)
-                    continue
+        for paths, errors, sizes, items, pixels in loader:
+            for path, error in errors:
+                if not self.skip_bad:
+                    raise SampleError(error)
+                self.skipped.append(path)
+            for hw in sizes:
                 self._record_size(hw)
-                out.append(item)
-                pix.append(pixels)
-            if out:
-                yield _stack(out), (np.stack(pix) if sample_shape is not None else None)
+            if len(sizes):
+                yield items, pixels
 
     def _array_batches(self, batch_size, prepare, sample_shape, workers):
         to_uint8 = self._array_pixel_converter() if self.layout != "vectors" else None
@@ -487,12 +483,22 @@ class _ImageFiles:
         return str(path), None, img.shape[:2], item, _sample_pixels(img, self.sample_shape)
 
 
-def _as_list(items):
-    return items
+def _collate_images(items):
+    """Stack a batch inside the worker: one array crosses the process boundary, not one per image."""
+    good = [it for it in items if it[1] is None]
+    errors = [(it[0], it[1]) for it in items if it[1] is not None]
+    sizes = [tuple(it[2]) for it in good]
+    if not good:
+        return [it[0] for it in items], errors, sizes, None, None
+    pixels = np.stack([it[4] for it in good]) if good[0][4] is not None else None
+    return [it[0] for it in items], errors, sizes, _stack([it[3] for it in good]), pixels
 
 
 def _stack(items):
-    return np.stack(items) if isinstance(items[0], np.ndarray) else items
+    """One array when the items share a shape, else the list (raw images of mixed sizes, text)."""
+    if isinstance(items[0], np.ndarray) and all(i.shape == items[0].shape for i in items):
+        return np.stack(items)
+    return list(items)
 
 
 def _sample_pixels(img: np.ndarray, shape) -> np.ndarray | None:
