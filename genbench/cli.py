@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table", help="output format")
     p.set_defaults(func=cmd_leaderboard)
 
+    # listed here for `genbench --help`; main() hands its arguments to the demo's own parser
+    sub.add_parser("demo", help="run the offline demo suites and publish their leaderboards (genbench demo --help)")
+
     p = sub.add_parser("run", help="score and publish a benchmark suite described by a TOML file")
     p.add_argument("suite", help="suite file (see genbench.suite)")
     p.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table", help="output format")
@@ -221,6 +224,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["demo"]:
+        from .demo import main as demo_main
+
+        return demo_main(argv[1:])
     args = build_parser().parse_args(argv)
     warnings.showwarning = _show_warning
     try:
