@@ -429,11 +429,39 @@ def test_kid_matches_torch_fidelity_on_identical_subsets():
     real_idx, gen_idx = np.array([i for i, _ in idx]), np.array([j for _, j in idx])
     ref = tf.kid_features_to_metric(torch.from_numpy(x).double(), torch.from_numpy(y).double(), kid_subsets=subsets,
                                     kid_subset_size=size, rng_seed=seed, verbose=False)
-    ours64 = kernel_module._kid_subset_values(x.astype(np.float64), y.astype(np.float64), real_idx, gen_idx)
-    assert ours64.mean() == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-11)
-    assert ours64.std() == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-9)
-    ours32 = kernel_module._kid_subset_values(x, y, real_idx, gen_idx)
-    assert ours32.mean() == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-5)
+    for strategy in ("subsets", "pooled"):
+        ours64 = kernel_module._kid_subset_values(x.astype(np.float64), y.astype(np.float64), real_idx, gen_idx,
+                                                  strategy=strategy, chunk=128)
+        assert ours64.mean() == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-11)
+        assert ours64.std() == pytest.approx(ref["kernel_inception_distance_std"], rel=1e-9)
+        ours32 = kernel_module._kid_subset_values(x, y, real_idx, gen_idx, strategy=strategy, chunk=128)
+        assert ours32.mean() == pytest.approx(ref["kernel_inception_distance_mean"], rel=1e-5)
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1024])
+def test_kid_pooled_and_per_subset_routes_agree(chunk):
+    rng = np.random.default_rng(24)
+    x, y = np.abs(rng.normal(size=(90, 6))), np.abs(rng.normal(size=(70, 6))) * 1.2
+    idx = _draw_like_kid(3, 90, 70, 8, 45)
+    real_idx, gen_idx = np.array([i for i, _ in idx]), np.array([j for _, j in idx])
+    per_subset = kernel_module._kid_subset_values(x, y, real_idx, gen_idx, strategy="subsets")
+    pooled = kernel_module._kid_subset_values(x, y, real_idx, gen_idx, strategy="pooled", chunk=chunk)
+    np.testing.assert_allclose(pooled, per_subset, rtol=1e-11)
+    assert kid(x, y, subsets=8, subset_size=45, seed=3, dtype="float64").value == pytest.approx(per_subset.mean(),
+                                                                                               rel=1e-11)
+
+
+def test_kid_picks_the_pooled_route_when_subsets_overlap(monkeypatch):
+    calls = []
+    pooled = kernel_module._kid_pooled
+    monkeypatch.setattr(kernel_module, "_kid_pooled", lambda *a: calls.append(1) or pooled(*a))
+    rng = np.random.default_rng(25)
+    x, y = rng.normal(size=(300, 256)), rng.normal(size=(300, 256))
+    # 20 subset pairs of 2 x 200 rows: 20 * 400^2 / 2 = 1.6M products vs 600^2 / 2 = 0.18M pooled
+    kid(x, y, subsets=20, subset_size=200)
+    assert calls == [1]
+    kid(x, y, subsets=2, subset_size=50)  # 2 * 100^2 / 2 = 10k products: per subset
+    assert calls == [1]
 
 
 def test_kid_subset_size_larger_than_a_set_says_both_sizes_and_the_fix():
