@@ -40,7 +40,7 @@ OPTIONS = {
 # Metrics that resample or split by row index (cross-validation folds, subsets, k-means starts):
 # their value changes with row order by design, so the exact order-invariance check skips them.
 ORDER_DEPENDENT = {"kid", "mmd_test", "energy_test", "c2st", "kl", "reverse_kl", "js", "spectrum",
-                   "prd", "frontier", "parzen"}
+                   "prd", "frontier", "parzen", "inception_score"}
 
 # float32 input must give the float64 answer to this relative tolerance unless listed.
 FLOAT32_RTOL = {}
