@@ -58,7 +58,6 @@ the notes. NaN or inf in an array is always an error naming the file and the fir
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import zipfile
 from collections import Counter
