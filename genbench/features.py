@@ -54,6 +54,8 @@ class FeatureSet:
         Content hash of the input files.
     notes : list of str
         Things the user should know (images resized, files skipped ...).
+    image_size : (int, int) or None
+        For image sets, the (height, width) all images were brought to.
     """
 
     name: str
@@ -66,6 +68,7 @@ class FeatureSet:
     extractor: str = "identity"
     input_hash: str = ""
     notes: list = field(default_factory=list)
+    image_size: tuple | None = None
 
     @property
     def dim(self) -> int:
@@ -146,7 +149,7 @@ def _progress(enabled: bool):
 
 def load_features(path, *, name: str | None = None, extractor: str = "identity", cache: bool = True,
                   skip_bad: bool = False, weights=None, batch_size: int = 64, seed: int = 0,
-                  progress: bool = True) -> FeatureSet:
+                  progress: bool = True, image_size: tuple | None = None) -> FeatureSet:
     """Read a sample set and turn it into features, through the on-disk cache.
 
     Parameters
@@ -174,6 +177,10 @@ def load_features(path, *, name: str | None = None, extractor: str = "identity",
         Seed of randomised extractors (``random-cnn``).
     progress : bool
         Show a progress bar on stderr (only when it is a terminal).
+    image_size : (int, int), optional
+        For image sets: the (height, width) every image is brought to, instead of the first
+        image's size. The runner passes the reference set's size, so a model whose images differ
+        in size is resized by the extractor's rule and its features line up with the reference's.
 
     Returns
     -------
@@ -215,12 +222,17 @@ def load_features(path, *, name: str | None = None, extractor: str = "identity",
     ext = _build_extractor(extractor, weights, seed)
     kind = _check_compatible(s, ext)
     if kind == "images":
+        if image_size is not None and tuple(image_size) != tuple(s.item_shape[:2]):
+            s.notes.append(f"images ({s.item_shape[0]}x{s.item_shape[1]}) brought to the reference's size "
+                           f"{image_size[0]}x{image_size[1]}")
+            s.item_shape = tuple(int(v) for v in image_size)
         ext = ext.for_image_size(*s.item_shape)
     input_hash = s.content_hash()
     key = make_key(loader=LOADER_VERSION, input=input_hash, extractor=ext.identifier, skip_bad=bool(skip_bad),
-                   samples_limit=SAMPLES_LIMIT)
+                   samples_limit=SAMPLES_LIMIT, image_size=list(s.item_shape[:2]) if kind == "images" else None)
     store = FeatureCache() if cache else None
-    out = FeatureSet(name=label, path=str(path), extractor=ext.identifier, input_hash=input_hash)
+    out = FeatureSet(name=label, path=str(path), extractor=ext.identifier, input_hash=input_hash,
+                     image_size=tuple(s.item_shape[:2]) if kind == "images" else None)
     if store is not None:
         hit = store.get(key)
         if hit is not None:

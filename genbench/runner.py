@@ -46,7 +46,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import inspect
 import itertools
 import json
 import math
@@ -57,6 +56,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from rich.console import Console
 
 from metrics import GaussianStats, InputError, MetricResult, resolve_metrics
 from metrics._checks import as_matrix, check_int
@@ -186,25 +186,6 @@ def _check_dims(reference: FeatureSet, model: FeatureSet) -> None:
             f"model {model.name!r} ({model.path}) has {model.dim} features but the reference "
             f"({reference.path}) has {reference.dim}. Both must come from the same extractor."
         )
-
-
-def _loader_kwargs(options: dict) -> dict:
-    """The loader options the installed :func:`load_features` accepts.
-
-    ``options`` maps name -> (value, default, matters). An option the loader does not accept is
-    dropped; if it ``matters`` (changes the result) and is not at its default, it is refused, so a
-    user never believes ``--weights`` took effect when it could not.
-    """
-    accepted = inspect.signature(_features.load_features).parameters
-    kwargs = {}
-    for key, (value, default, matters) in options.items():
-        if key in accepted:
-            kwargs[key] = value
-        elif matters and value != default:
-            raise InputError(
-                f"`{key}` is not supported by this version's sample loader; got {value!r}. Leave it at {default!r}."
-            )
-    return kwargs
 
 
 def likelihood_files(path) -> tuple[Path, Path]:
@@ -479,7 +460,6 @@ def _progress_bar(enabled: bool, total: int):
     if not enabled:
         yield lambda description: None
         return
-    from rich.console import Console
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as progress:
@@ -529,12 +509,8 @@ def score_run(
         if not _is_array(path):
             _check_exists(path, f"model {name!r}:")
     log_probs = _check_log_probs_option(log_probs, [n for n, _ in items])
-    # cache, batch size, seed and progress do not change what a loader without them returns
-    loader = _loader_kwargs({
-        "extractor": (features, "identity", True), "cache": (cache, True, False),
-        "skip_bad": (skip_bad, False, True), "weights": (weights, None, True),
-        "batch_size": (batch_size, 64, False), "seed": (seed, 0, False), "progress": (progress, True, False),
-    })
+    loader = dict(extractor=features, cache=cache, skip_bad=skip_bad, weights=weights, batch_size=batch_size,
+                  seed=seed, progress=progress)
 
     def load(x, name):
         if _is_array(x):
@@ -542,6 +518,7 @@ def score_run(
         return _features.load_features(x, name=name, **loader)
 
     ref = load(reference, "reference")
+    loader["image_size"] = ref.image_size  # model images are brought to the reference's size
     ref.name = "reference"
     inputs = []
     for name, path in items:
@@ -553,6 +530,11 @@ def score_run(
         if name in log_probs:
             m.features.log_probs = log_probs[name]
         inputs.append(m)
+    if progress:  # what the loader had to do to the inputs (resizes, skipped files) belongs in the log
+        log = Console(stderr=True)
+        for s in [ref] + [m.features for m in inputs]:
+            for note in s.notes:
+                log.print(f"{s.name}: {note}", highlight=False, markup=False, soft_wrap=True)
     rows = []
     n_tested = sum(_wants_test(spec, significance) for spec in specs) * len(inputs) * (len(inputs) - 1) // 2
     with _progress_bar(progress, len(inputs) * len(specs) + n_tested) as advance:

@@ -349,7 +349,7 @@ class SampleSet:
             return None
         sizes = ", ".join(f"{h}x{w}" for h, w in sorted(self._sizes))
         return (f"mixed image sizes ({sizes}): {differ} of {sum(self._sizes.values())} images differ from the "
-                f"first ({first[0]}x{first[1]}); every image is resized by the extractor's rule: {resize_rule}")
+                f"set's size {first[0]}x{first[1]}; every image is resized by the extractor's rule: {resize_rule}")
 
     def _image_batches(self, batch_size, prepare, sample_shape, workers):
         import torch

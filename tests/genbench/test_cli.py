@@ -161,3 +161,28 @@ def test_old_results_file_through_the_cli(tmp_path, monkeypatch, capsys):
     assert out["sort"] == "fid" and [m["model"] for m in out["models"]] == ["b", "a"]
     assert out["models"][0]["kid"] == {"value": None, "ci_low": None, "ci_high": None, "rank": None,
                                        "status": "failed"}
+
+
+def test_image_directories_of_other_sizes_and_bad_files(tmp_path):
+    """A model whose PNGs differ in size from the reference's is brought to the reference's size,
+    with the rule stated on stderr; a corrupt file stops the run unless --skip-bad, which counts it."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "gen").mkdir()
+    for i in range(12):
+        Image.fromarray(rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)).save(tmp_path / "ref" / f"{i:02d}.png")
+        size = 8 if i % 2 else 12
+        Image.fromarray(rng.integers(0, 256, (size, size, 3), dtype=np.uint8)).save(tmp_path / "gen" / f"{i:02d}.png")
+    (tmp_path / "gen" / "zz_bad.png").write_bytes(b"not a png")
+    args = ["score", "ref", "gen", "--features", "pixels", "--metrics", "mmd", "--no-cache", "--format", "json"]
+    out = genbench(*args, cwd=tmp_path)
+    assert out.returncode == 2 and "zz_bad.png" in out.stderr and "Traceback" not in out.stderr
+    out = genbench(*args, "--skip-bad", cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "1 bad files skipped (--skip-bad)" in out.stderr
+    assert "images (12x12) brought to the reference's size 8x8" in out.stderr
+    assert "6 of 12 images differ from the set's size 8x8" in out.stderr and "PIL bicubic" in out.stderr
+    row = json.loads(out.stdout)[0]
+    assert row["status"] == "ok" and row["n"] == [12, 12]

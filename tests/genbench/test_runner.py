@@ -86,18 +86,6 @@ def test_bad_input_messages(sets, tmp_path):
         score(sets / "real.npy", [sets / "near.npy"], metrics="fdi")
 
 
-def test_unsupported_loader_option_is_refused_not_ignored(sets, monkeypatch):
-    def old_loader(path, *, name=None, extractor="identity"):
-        return runner._features.FeatureSet(name=name, path=str(path), features=np.load(path),
-                                           samples=np.load(path))
-
-    monkeypatch.setattr(runner._features, "load_features", old_loader)
-    with pytest.raises(InputError, match=r"`weights` is not supported by this version's sample loader; got 'w.pt'"):
-        score(sets / "real.npy", [sets / "near.npy"], weights="w.pt")
-    # cosmetic options are dropped silently
-    assert score(sets / "real.npy", [sets / "near.npy"], batch_size=7, cache=False)["status"].tolist() == ["ok"]
-
-
 def test_failing_metric_keeps_the_others(sets, registry):
     _register_test_metrics()
     df = score(sets / "real.npy", [sets / "near.npy"], metrics="boom_test,fid")

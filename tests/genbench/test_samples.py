@@ -223,7 +223,7 @@ def test_mixed_sizes_resized_and_stated(tmp_path):
     assert fs.features.shape == (2, 48)
     expect = np.asarray(Image.fromarray(_rgb(1, 8, 6)).resize((4, 4), Image.BICUBIC))
     np.testing.assert_array_equal(np.rint(fs.features[1] * 255), expect.reshape(-1))
-    assert any("1 of 2 images differ from the first (4x4)" in n and "PIL bicubic" in n for n in fs.notes)
+    assert any("1 of 2 images differ from the set's size 4x4" in n and "PIL bicubic" in n for n in fs.notes)
 
 
 def test_streaming_batches_are_bounded_and_samples_limit(tmp_path, monkeypatch):
