@@ -46,6 +46,18 @@ def cmd_metrics(args) -> int:
     return 0
 
 
+def cmd_extractors(args) -> int:
+    from .extractors import available_extractors
+
+    table = Table(title="Feature extractors (--features NAME)")
+    for col in ("name", "inputs", "options", "summary"):
+        table.add_column(col, overflow="fold")
+    for spec in available_extractors().values():
+        table.add_row(spec.name, ", ".join(spec.inputs), ", ".join(spec.options), escape(spec.summary))
+    Console(file=sys.stdout, width=max(100, Console().width)).print(table)
+    return 0
+
+
 def render(df, fmt: str) -> None:
     """Write a results DataFrame to stdout as a table, JSON records or CSV."""
     from .runner import results_records
@@ -180,13 +192,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("metrics", help="list the registered metrics")
     p.set_defaults(func=cmd_metrics)
 
+    p = sub.add_parser("extractors", help="list the registered feature extractors")
+    p.set_defaults(func=cmd_extractors)
+
     p = sub.add_parser("score", help="score model sample sets against a reference set")
     p.add_argument("reference", help="reference (real) set: .npy/.npz features or saved mu/sigma statistics")
     p.add_argument("models", nargs="+", help="model sets; NAME=PATH names a model")
     p.add_argument("--metrics", default="fid",
                    help="comma-separated metric names or groups: likelihood, kernel, classifier, perceptual, all "
                         "(default: fid)")
-    p.add_argument("--features", default="identity", help="feature extractor (default: identity)")
+    p.add_argument("--features", default="identity",
+                   help="feature extractor (default: identity); `genbench extractors` lists them")
     p.add_argument("--seed", type=int, default=0, help="seed passed to every randomised metric")
     p.add_argument("--out", help="also write the results as JSON lines to this file (for `genbench leaderboard`)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")

@@ -186,3 +186,10 @@ def test_image_directories_of_other_sizes_and_bad_files(tmp_path):
     assert "6 of 12 images differ from the set's size 8x8" in out.stderr and "PIL bicubic" in out.stderr
     row = json.loads(out.stdout)[0]
     assert row["status"] == "ok" and row["n"] == [12, 12]
+
+
+def test_extractors_listing(capsys):
+    assert main(["extractors"]) == 0
+    out = capsys.readouterr().out
+    for name in ("identity", "pixels", "random-cnn", "digits", "inception-fid"):
+        assert name in out
