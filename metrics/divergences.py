@@ -116,7 +116,7 @@ def _check_pi(pi, name: str = "pi"):
     bad = ~np.isfinite(arr) | (arr < 0) | (arr > 1)
     if bad.any():
         raise InputError(
-            f"`{name}` must lie in [0, 1] (the class prior of the real data); got {arr[bad].ravel()[0]!r}."
+            f"`{name}` must lie in [0, 1] (the class prior of the real data); got {float(arr[bad].ravel()[0])}."
         )
     return arr
 
