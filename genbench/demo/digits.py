@@ -156,9 +156,11 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
 
     publish(lb, out / "leaderboard", suite={"suite": SUITE, "command": "genbench demo --suite digits"})
     _figures(out, test, models, lb)
-    _readme(out, models, nll_bpd, lb, missing, quick=quick, seed=seed, n_train=n_train, n_ref=n_ref,
+    disagreements = lb.disagreements()
+    _readme(out, models, nll_bpd, lb, disagreements, missing, quick=quick, seed=seed, n_train=n_train, n_ref=n_ref,
             seconds=seconds)
-    return {"results": df, "leaderboard": lb, "nll_bits_per_dim": nll_bpd, "metrics_missing": missing,
+    return {"results": df, "leaderboard": lb, "disagreements": disagreements, "nll_bits_per_dim": nll_bpd,
+            "metrics_missing": missing,
             "models": {m: desc for m, (_, _, desc) in models.items()}}
 
 
@@ -181,7 +183,7 @@ def _figures(out: Path, test, models, lb) -> None:
         fig.savefig(out / "likelihood_vs_quality.png", dpi=60, bbox_inches="tight", metadata={"Software": None})
 
 
-def _readme(out: Path, models, nll_bpd, lb, missing, *, quick, seed, n_train, n_ref, seconds) -> None:
+def _readme(out: Path, models, nll_bpd, lb, dis, missing, *, quick, seed, n_train, n_ref, seconds) -> None:
     from genbench.leaderboard import fmt_pvalue
 
     text = readme_header(SUITE, "digits: images end to end, scored from PNG directories", quick=quick, seed=seed)
@@ -196,7 +198,6 @@ def _readme(out: Path, models, nll_bpd, lb, missing, *, quick, seed, n_train, n_
     rows = [[f"`{m}`", desc, nll_bpd.get(m, float("nan"))] for m, (_, _, desc) in models.items()]
     text += markdown_table(["model", "what it is", "dequantised NLL (bits/pixel)"], rows, floatfmt=".3f")
     text += "\n## Likelihood vs sample quality\n\n"
-    dis = lb.disagreements()
     text += (f"{len(dis)} model pairs are ordered oppositely by the likelihood and a sample-quality metric "
              f"({int(dis['significant'].sum()) if len(dis) else 0} with both differences tested significant). "
              "Only the models with a density have a likelihood.\n\n")
