@@ -33,24 +33,31 @@ import metrics
 from metrics import kernel as kernel_module
 
 
-def timed(fn, repeat: int):
-    best, value = np.inf, None
+_CPU = {}  # best process CPU seconds of the last timed() call, by label
+
+
+def timed(fn, repeat: int, label=None):
+    """Best wall-clock seconds over ``repeat`` runs (and the best CPU seconds, kept in _CPU[label])."""
+    best, best_cpu, value = np.inf, np.inf, None
     for _ in range(repeat):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         value = fn()
-        best = min(best, time.perf_counter() - t)
+        best, best_cpu = min(best, time.perf_counter() - t), min(best_cpu, time.process_time() - c)
+    _CPU[label] = best_cpu
     return best, value
 
 
-def row(name, seconds, ratio, value, rel):
-    ratio_s = f"{ratio:14.1f}" if ratio is not None else f"{'':>14s}"
+def row(name, seconds, ratio, value, rel, cpu=None):
+    ratio_s = f"{ratio:14.2f}" if ratio is not None else f"{'':>14s}"
     rel_s = f"{rel:10.2e}" if rel is not None else f"{'':>10s}"
-    print(f"{name:44s} {seconds:10.3f} {ratio_s} {value:24.15g} {rel_s}")
+    cpu_s = f"{cpu:9.2f}" if cpu is not None else f"{'':>9s}"
+    print(f"{name:44s} {seconds:10.3f} {cpu_s} {ratio_s} {value:24.15g} {rel_s}")
 
 
 def header(title):
     print(f"\n== {title} ==")
-    print(f"{'implementation':44s} {'seconds':>10s} {'ours x faster':>14s} {'value':>24s} {'rel diff':>10s}")
+    print(f"{'implementation':44s} {'seconds':>10s} {'cpu s':>9s} {'ours x faster':>14s} {'value':>24s} "
+          f"{'rel diff':>10s}")
 
 
 def hyppo_factor(x, y):
@@ -81,10 +88,10 @@ def bench_mmd_test(args):
         x = rng.normal(size=(n, d))
         y = rng.normal(size=(n, d)) * 1.02 + 0.02
         header(f"mmd_test: n={n} per side, d={d}, {perms} permutations (Gaussian, median bandwidth, unbiased)")
-        ours_t, ours = timed(lambda: metrics.mmd_test(x, y, n_permutations=perms, seed=1), args.repeat)
+        ours_t, ours = timed(lambda: metrics.mmd_test(x, y, n_permutations=perms, seed=1), args.repeat, "ours")
         factor = hyppo_factor(x, y)
-        row("genbench mmd_test (hyppo-scaled statistic)", ours_t, None, factor * ours.value, None)
-        print(f"{'':44s} {'':10s} {'':14s} {'p-value ' + format(ours.pvalue, '.4g'):>24s}")
+        row("genbench mmd_test (hyppo-scaled statistic)", ours_t, None, factor * ours.value, None, _CPU["ours"])
+        print(f"{'':44s} {'':10s} {'':9s} {'':14s} {'p-value ' + format(ours.pvalue, '.4g'):>24s}")
         MMD().statistic(x[:20], y[:20])  # numba compilation outside the timing
         if n == 500 or args.hyppo_full:
             t0 = time.perf_counter()
@@ -103,7 +110,7 @@ def bench_mmd_test(args):
             print(f"   (hyppo measured {times[args.hyppo_reps]:.1f} s at reps={args.hyppo_reps}, "
                   f"{times[3 * args.hyppo_reps]:.1f} s at reps={3 * args.hyppo_reps}: {per_rep:.3f} s per rep)")
         row(label, hyppo_t, hyppo_t / ours_t, stat, abs(stat - factor * ours.value) / abs(stat))
-        print(f"{'':44s} {'':10s} {'':14s} {'p-value ' + format(p, '.4g'):>24s}")
+        print(f"{'':44s} {'':10s} {'':9s} {'':14s} {'p-value ' + format(p, '.4g'):>24s}")
 
 
 def bench_kid(args):
@@ -126,17 +133,19 @@ def bench_kid(args):
             if strategy != "auto" and not args.kid_both:
                 continue
             results[strategy] = timed(
-                lambda: kernel_module._kid_subset_values(x, y, real_idx, gen_idx, strategy=strategy).mean(), args.repeat)
+                lambda: kernel_module._kid_subset_values(x, y, real_idx, gen_idx, strategy=strategy).mean(),
+                args.repeat, strategy)
         public_t, public = timed(lambda: metrics.kid(x, y, subsets=subsets, subset_size=size, seed=0).value,
-                                 args.repeat)
+                                 args.repeat, "public")
         tf_t, tf_v = timed(lambda: tf.kid_features_to_metric(tx, ty, **kw)["kernel_inception_distance_mean"],
-                           args.repeat)
+                           args.repeat, "tf")
         for strategy, (t, v) in results.items():
-            row(f"genbench, same subsets, route={strategy}", t, tf_t / t, v, abs(v - exact) / abs(exact))
-        row("genbench metrics.kid (own subsets)", public_t, tf_t / public_t, public, None)
-        row("torch-fidelity float32", tf_t, None, tf_v, abs(tf_v - exact) / abs(exact))
-        print(f"{'exact: torch-fidelity on float64 copies':44s} {'':>10s} {'':>14s} {exact:24.15g}")
-        print("(ratio column: torch-fidelity seconds / this row's seconds)")
+            row(f"genbench, same subsets, route={strategy}", t, tf_t / t, v, abs(v - exact) / abs(exact),
+                _CPU[strategy])
+        row("genbench metrics.kid (own subsets)", public_t, tf_t / public_t, public, None, _CPU["public"])
+        row("torch-fidelity float32", tf_t, None, tf_v, abs(tf_v - exact) / abs(exact), _CPU["tf"])
+        print(f"{'exact: torch-fidelity on float64 copies':44s} {'':>10s} {'':>9s} {'':>14s} {exact:24.15g}")
+        print("(ratio: torch-fidelity wall seconds / this row's; cpu s: process CPU time, BLAS threads included)")
 
 
 def bench_memory(args):

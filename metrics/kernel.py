@@ -215,9 +215,10 @@ def _median_distance(z, sq):
     np.maximum(d2, 0.0, out=d2)
     half = (len(d2) - 1) // 2
     if len(d2) % 2:
-        return float(np.sqrt(np.partition(d2, half)[half]))
-    lo, hi = np.partition(d2, (half, half + 1))[[half, half + 1]]
-    return float((np.sqrt(lo) + np.sqrt(hi)) / 2.0)
+        d2.partition(half)  # in place: no second copy of the N(N-1)/2 distances
+        return float(np.sqrt(d2[half]))
+    d2.partition((half, half + 1))
+    return float((np.sqrt(d2[half]) + np.sqrt(d2[half + 1])) / 2.0)
 
 
 def _resolve_bandwidth(kern, needs_median, z, sq):
@@ -350,7 +351,7 @@ def mmd(real, generated, *, kernel="gaussian", bandwidth="median", estimator="un
         h = (kern.paired(x[0::2], x[1::2]) + kern.paired(y[0::2], y[1::2])
              - kern.paired(x[0::2], y[1::2]) - kern.paired(x[1::2], y[0::2]))
         value = float(h.mean())
-        se = float(h.std(ddof=1) / math.sqrt(pairs)) if pairs > 1 else float("nan")
+        se = float(h.std(ddof=1) / math.sqrt(pairs)) if pairs > 1 else None
         ci = (ConfidenceInterval(value - _Z95 * se, value + _Z95 * se, 0.95,
                                  "normal over the independent linear-time terms") if pairs > 1 else None)
         return MetricResult("mmd", value, False, ci=ci, n=(2 * pairs, 2 * pairs), extras={**extras, "se": se})
