@@ -107,7 +107,7 @@ def _make_estimator(classifier, random_state: int):
         # no early stopping: scikit-learn stops on validation *accuracy*, which halts long before the
         # probabilities are calibrated (measured: KL estimates 30-45% low on Gaussian pairs)
         return make_pipeline(StandardScaler(), MLPClassifier(
-            hidden_layer_sizes=(32, 32), alpha=1e-3, batch_size=256, learning_rate_init=1e-3, max_iter=100,
+            hidden_layer_sizes=(32, 32), alpha=1e-3, batch_size=256, learning_rate_init=1e-3, max_iter=300,
             random_state=random_state,
         )), False
     if classifier == "gbdt":
@@ -246,34 +246,37 @@ def _logistic_end_cov(est, x_train, x_test, y_test):
 # --------------------------------------------------------------------------- plug-in estimates
 
 def _contributions(ell_real, ell_gen, pis):
-    """Per-row terms a (n_real, k), b (n_generated, k) with d_pi estimate = mean(a) + mean(b)."""
+    """Per-row terms a (k, n_real), b (k, n_generated) with d_pi estimate = a.mean(1) + b.mean(1).
+
+    One contiguous row per pi, so a value does not depend on which other pis are evaluated.
+    """
     pis = np.asarray(pis, dtype=np.float64)
-    a = np.empty((len(ell_real), len(pis)))
-    b = np.empty((len(ell_gen), len(pis)))
+    a = np.empty((len(pis), len(ell_real)))
+    b = np.empty((len(pis), len(ell_gen)))
     for j, pi in enumerate(pis):
         if pi == 0.0:
-            a[:, j], b[:, j] = ell_real, 0.0
+            a[j], b[j] = ell_real, 0.0
         elif pi == 1.0:
-            a[:, j], b[:, j] = 0.0, -ell_gen
+            a[j], b[j] = 0.0, -ell_gen
         else:
             # logaddexp and log1p keep each term accurate to rounding for pi near 0 or 1
             log_pi, log_1m = np.log(pi), np.log1p(-pi)
-            a[:, j] = -np.logaddexp(log_pi, log_1m - ell_real) / (1.0 - pi)
-            b[:, j] = -np.logaddexp(log_pi + ell_gen, log_1m) / pi
+            a[j] = -np.logaddexp(log_pi, log_1m - ell_real) / (1.0 - pi)
+            b[j] = -np.logaddexp(log_pi + ell_gen, log_1m) / pi
     return a, b
 
 
 def _bootstrap_means(terms, n_bootstrap: int, rng: np.random.Generator):
-    """Means of ``terms`` (n, k) over ``n_bootstrap`` resamples of its rows: (n_bootstrap, k)."""
-    n = len(terms)
-    out = np.empty((n_bootstrap, terms.shape[1]))
+    """Means of ``terms`` (k, n) over ``n_bootstrap`` resamples of its columns: (n_bootstrap, k)."""
+    n = terms.shape[1]
+    out = np.empty((n_bootstrap, terms.shape[0]))
     for start in range(0, n_bootstrap, _BOOT_BLOCK):
         stop = min(start + _BOOT_BLOCK, n_bootstrap)
         idx = rng.integers(0, n, size=(stop - start, n))
         # resample counts instead of gathering rows: one matrix product covers every pi at once
         flat = (idx + n * np.arange(stop - start)[:, None]).ravel()
         counts = np.bincount(flat, minlength=(stop - start) * n).reshape(stop - start, n)
-        out[start:stop] = counts.astype(np.float64) @ terms / n
+        out[start:stop] = counts.astype(np.float64) @ terms.T / n
     return out
 
 
@@ -328,7 +331,7 @@ def _check_pis(pis) -> np.ndarray:
         raise InputError(f"`pis` must be a non-empty 1-D sequence; got shape {arr.shape}.")
     bad = ~np.isfinite(arr) | (arr < 0) | (arr > 1)
     if bad.any():
-        raise InputError(f"`pis` must lie in [0, 1] (class prior of the real data); got {arr[bad][0]!r}.")
+        raise InputError(f"`pis` must lie in [0, 1] (class prior of the real data); got {float(arr[bad][0])}.")
     return arr
 
 
@@ -337,7 +340,7 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
     ends = (pis == 0.0) | (pis == 1.0)
     fit = _cross_fit(real, generated, classifier, cv, rng, with_fit_cov=bool(n_bootstrap) and ends.any())
     a, b = _contributions(fit.ell_real, fit.ell_gen, pis)
-    values = a.mean(axis=0) + b.mean(axis=0)
+    values = a.mean(axis=1) + b.mean(axis=1)
     boot = None
     if n_bootstrap:
         boot = _bootstrap_means(a, n_bootstrap, rng) + _bootstrap_means(b, n_bootstrap, rng)

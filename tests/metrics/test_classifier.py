@@ -1,0 +1,353 @@
+"""Classifier family: C2ST calibration and the KL / reverse-KL / d_pi estimators against closed forms."""
+
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import metrics
+from metrics import InputError, MetricWarning
+from metrics.classifier import _contributions, _cross_fit, adversarial_divergence, c2st, divergence_spectrum
+from metrics.divergences import d_pi, gaussian_d_pi, gaussian_kl, gaussian_reverse_kl
+
+PIS = np.round(np.linspace(0, 1, 11), 12)
+
+
+def _gaussians(kind, d, n, seed, n_generated=None):
+    """real ~ N(0, I); generated ~ N(e1, I) ("shift") or N(0, 1.5^2 I) ("scale"); and the exact d_pi."""
+    rng = np.random.default_rng(seed)
+    real = rng.normal(size=(n, d))
+    m = n if n_generated is None else n_generated
+    if kind == "shift":
+        mu = np.r_[1.0, np.zeros(d - 1)]
+        return real, rng.normal(size=(m, d)) + mu, (np.zeros(d), 1.0, mu, 1.0)
+    return real, 1.5 * rng.normal(size=(m, d)), (np.zeros(d), 1.0, np.zeros(d), 1.5**2)
+
+
+# --------------------------------------------------------------------------- the plug-in formula
+
+
+@pytest.mark.parametrize("pi", [0.0, 0.1, 0.5, 0.9, 1.0])
+def test_plug_in_with_exact_ratio_equals_exact_discrete_d_pi(pi):
+    # samples that are an exact discretisation of P and Q (outcome i repeated N p_i times) with the
+    # exact log-ratio: the plug-in must reproduce metrics.divergences.d_pi to rounding
+    p, q = np.array([0.1, 0.2, 0.3, 0.4]), np.array([0.4, 0.3, 0.2, 0.1])
+    ell = np.log(p / q)
+    ell_real = np.repeat(ell, (p * 1000).astype(int))
+    ell_gen = np.repeat(ell, (q * 1000).astype(int))
+    a, b = _contributions(ell_real, ell_gen, [pi])
+    assert a.mean() + b.mean() == pytest.approx(d_pi(p, q, pi), rel=1e-12)
+
+
+def test_plug_in_with_exact_gaussian_ratio_is_unbiased():
+    # exact log-ratio of N(0, 1) vs N(0, 2^2) on large samples: within 4 standard errors of the truth
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=200_000), 2.0 * rng.normal(size=200_000)
+
+    def ell(z):
+        return stats.norm.logpdf(z) - stats.norm.logpdf(z, scale=2.0)
+
+    a, b = _contributions(ell(x), ell(y), PIS)
+    se = np.sqrt(a.var(axis=1) / len(x) + b.var(axis=1) / len(y))
+    truth = gaussian_d_pi(0.0, 1.0, 0.0, 4.0, PIS)
+    assert np.all(np.abs(a.mean(axis=1) + b.mean(axis=1) - truth) < 4 * se + 1e-12)
+
+
+# --------------------------------------------------------------------------- accuracy on Gaussians
+
+
+@pytest.mark.parametrize("d", [2, 10])
+@pytest.mark.parametrize("kind", ["shift", "scale"])
+def test_spectrum_matches_closed_form_at_n_20000(kind, d):
+    real, generated, args = _gaussians(kind, d, 20_000, seed=d)
+    spec = divergence_spectrum(real, generated, n_bootstrap=200, seed=d)
+    truth = gaussian_d_pi(*args, np.array(spec.pis))
+    est, lo, hi = np.array(spec.d_pi), np.array(spec.ci_low), np.array(spec.ci_high)
+    # KL (pi = 0) and reverse KL (pi = 1) within 10% of the closed forms, and so is every pi between
+    assert est[0] == pytest.approx(gaussian_kl(*args), rel=0.10)
+    assert est[-1] == pytest.approx(gaussian_reverse_kl(*args), rel=0.10)
+    assert est == pytest.approx(truth, rel=0.10)
+    # the intervals contain the truth at most pis (all 11 for these seeds; the slow test counts seeds)
+    assert np.mean((lo <= truth) & (truth <= hi)) >= 0.8
+    # the shape of the curve: wherever the exact curve moves by more than 2%, the estimate moves the same way
+    step = np.diff(truth)
+    clear = np.abs(step) > 0.02 * truth[:-1]
+    assert clear.any()
+    assert np.array_equal(np.sign(np.diff(est)[clear]), np.sign(step[clear]))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("d", [2, 10])
+@pytest.mark.parametrize("kind", ["shift", "scale"])
+def test_kl_and_reverse_kl_coverage_over_seeds(kind, d):
+    inside, within = [], []
+    for seed in range(10):
+        real, generated, args = _gaussians(kind, d, 20_000, seed=100 + seed)
+        spec = divergence_spectrum(real, generated, pis=[0.0, 0.5, 1.0], n_bootstrap=500, seed=seed)
+        truth = np.array([gaussian_kl(*args), float(gaussian_d_pi(*args, 0.5)), gaussian_reverse_kl(*args)])
+        est = np.array(spec.d_pi)
+        inside.append((np.array(spec.ci_low) <= truth) & (truth <= np.array(spec.ci_high)))
+        within.append(np.abs(est / truth - 1) < 0.10)
+    assert np.all(within)
+    # nominal 95%: "most of the time" with room for 10 seeds
+    assert np.mean(inside, axis=0).min() >= 0.7
+
+
+def test_prior_correction_with_unequal_sizes():
+    # 4x more real than generated rows: without log(n_real / n_generated) the KL would be off by log 4
+    real, generated, args = _gaussians("shift", 2, 8000, seed=11, n_generated=2000)
+    r0 = adversarial_divergence(real, generated, pi=0.0, n_bootstrap=0)
+    r1 = adversarial_divergence(real, generated, pi=1.0, n_bootstrap=0)
+    assert r0.value == pytest.approx(gaussian_kl(*args), rel=0.10)
+    assert r1.value == pytest.approx(gaussian_reverse_kl(*args), rel=0.10)
+    assert r0.n == (8000, 2000)
+
+
+def test_identical_distributions_give_near_zero():
+    rng = np.random.default_rng(2)
+    x, y = rng.normal(size=(3000, 3)), rng.normal(size=(3000, 3))
+    spec = divergence_spectrum(x, y, n_bootstrap=200)
+    assert np.all(np.abs(spec.d_pi) < 0.02)
+    assert np.all(np.array(spec.ci_low) <= 0) and np.all(np.array(spec.ci_high) >= 0)
+
+
+# --------------------------------------------------------------------------- misspecification
+
+
+def test_linear_logistic_is_blind_to_a_variance_change_flexible_classifiers_are_not():
+    # N(0, I) vs N(0, 1.5^2 I): log p/q is quadratic, a linear logit is ~0, so "logistic" reports ~0
+    # at every pi; the MLP and the (well-specified) quadratic model recover the curve. "gbdt" needs
+    # more data (trees extrapolate the quadratic tails flat): see the slow test at n = 20,000.
+    real, generated, args = _gaussians("scale", 2, 3000, seed=4)
+    pis = [0.0, 0.5, 1.0]
+    truth = gaussian_d_pi(*args, np.array(pis))
+    linear = divergence_spectrum(real, generated, pis=pis, classifier="logistic", n_bootstrap=0)
+    assert np.all(np.abs(linear.d_pi) < 0.05 * truth)
+    for name in ("mlp", "quadratic"):
+        fixed = divergence_spectrum(real, generated, pis=pis, classifier=name, n_bootstrap=0)
+        assert fixed.d_pi == pytest.approx(truth, rel=0.10), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("classifier", ["gbdt", "mlp"])
+def test_misspecification_at_n_20000(classifier):
+    real, generated, args = _gaussians("scale", 2, 20_000, seed=7)
+    truth = gaussian_d_pi(*args, np.array([0.0, 0.5, 1.0]))
+    linear = divergence_spectrum(real, generated, pis=[0.0, 0.5, 1.0], classifier="logistic", n_bootstrap=0)
+    assert np.all(np.abs(linear.d_pi) < 0.05 * truth)
+    flexible = divergence_spectrum(real, generated, pis=[0.0, 0.5, 1.0], classifier=classifier, n_bootstrap=0)
+    assert flexible.d_pi == pytest.approx(truth, rel=0.25)
+
+
+# --------------------------------------------------------------------------- C2ST
+
+
+def test_c2st_pvalue_is_the_exact_binomial_tail():
+    real, generated, _ = _gaussians("shift", 2, 150, seed=3)
+    r = c2st(real, generated)
+    k, n = r.extras["n_correct"], sum(r.n)
+    assert r.value == k / n
+    assert r.pvalue == pytest.approx(stats.binomtest(k, n, 0.5, alternative="greater").pvalue, rel=1e-12)
+    ci = stats.binomtest(k, n).proportion_ci(method="exact")
+    assert (r.ci.low, r.ci.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
+
+
+def test_c2st_auc_matches_sklearn():
+    from sklearn.metrics import roc_auc_score
+
+    real, generated, _ = _gaussians("scale", 3, 400, seed=9)
+    r = c2st(real, generated, seed=4)
+    fit = _cross_fit(real, generated, "quadratic", 5, np.random.default_rng(4))
+    assert r.extras["auc"] == pytest.approx(roc_auc_score(fit.labels, fit.ell), rel=1e-12)
+
+
+def test_c2st_rejects_shift_and_only_quadratic_sees_a_scale_change():
+    real, generated, _ = _gaussians("shift", 3, 500, seed=1)
+    shifted = c2st(real, generated)
+    assert shifted.value > 0.6 and shifted.pvalue < 1e-8
+    real, generated, _ = _gaussians("scale", 3, 500, seed=1)
+    assert c2st(real, generated).pvalue < 1e-6
+    assert c2st(real, generated, classifier="logistic").pvalue > 0.01
+
+
+def _null_pvalues(count, n, classifier, d=2):
+    out, acc = [], []
+    for seed in range(count):
+        rng = np.random.default_rng(1000 + seed)
+        r = c2st(rng.normal(size=(n, d)), rng.normal(size=(n, d)), classifier=classifier, seed=seed)
+        out.append(r.pvalue)
+        acc.append(r.value)
+    return np.array(out), np.array(acc)
+
+
+def test_c2st_level_under_the_null():
+    pvalues, acc = _null_pvalues(60, 60, "logistic")
+    # 99.9% binomial band for the number of rejections at 0.05 and at 0.2
+    for alpha in (0.05, 0.2):
+        hi = stats.binom.ppf(0.9995, len(pvalues), alpha)
+        assert np.sum(pvalues <= alpha) <= hi
+    assert abs(acc.mean() - 0.5) < 0.03
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("classifier", ["quadratic", "logistic"])
+def test_c2st_pvalues_uniform_under_the_null(classifier):
+    pvalues, acc = _null_pvalues(400, 200, classifier, d=3)
+    for alpha in (0.01, 0.05, 0.1, 0.2, 0.5):
+        lo, hi = stats.binom.ppf([0.0005, 0.9995], len(pvalues), alpha)
+        # the binomial null is exact for the accuracy of independent predictions; cross-fitted
+        # predictions make it conservative at worst, so only the upper side is a hard bound
+        assert np.sum(pvalues <= alpha) <= hi, alpha
+    assert abs(acc.mean() - 0.5) < 0.01
+
+
+def test_c2st_permutation_null():
+    real, generated, _ = _gaussians("shift", 2, 100, seed=2)
+    r = c2st(real, generated, classifier="logistic", n_permutations=9)
+    assert r.extras["null"] == "permutation"
+    assert r.pvalue == pytest.approx(1 / 10)  # nothing permuted beats a clear shift
+    assert r.extras["pvalue_binomial"] < 0.01
+    rng = np.random.default_rng(0)
+    same = c2st(rng.normal(size=(60, 2)), rng.normal(size=(60, 2)), classifier="logistic", n_permutations=9)
+    assert same.pvalue in {k / 10 for k in range(1, 11)} and same.pvalue > 0.1
+
+
+def test_c2st_unequal_sizes_use_the_majority_rate_as_chance():
+    real, generated, _ = _gaussians("shift", 2, 300, seed=2, n_generated=100)
+    r = c2st(real, generated)
+    assert r.extras["chance"] == 0.75
+    k = r.extras["n_correct"]
+    assert r.pvalue == pytest.approx(stats.binom.sf(k - 1, 400, 0.75), rel=1e-12)
+
+
+# --------------------------------------------------------------------------- one fit for the whole spectrum
+
+
+from sklearn.base import BaseEstimator, ClassifierMixin  # noqa: E402
+
+
+class _CountingLogistic(ClassifierMixin, BaseEstimator):
+    """A scikit-learn classifier that counts fits and records the columns it was trained on."""
+
+    fits = 0
+    train_means = []
+
+    def __init__(self, C=1.0):
+        self.C = C
+
+    def fit(self, x, y):
+        from sklearn.linear_model import LogisticRegression
+
+        type(self).fits += 1
+        type(self).train_means.append(np.abs(x.mean(axis=0)).max())
+        self._model = LogisticRegression(C=self.C).fit(x, y)
+        self.classes_ = self._model.classes_
+        return self
+
+    def predict_proba(self, x):
+        return self._model.predict_proba(x)
+
+
+def test_spectrum_fits_once_per_fold_and_standardises_on_training_folds():
+    _CountingLogistic.fits, _CountingLogistic.train_means = 0, []
+    real, generated, _ = _gaussians("shift", 2, 300, seed=0)
+    spec = divergence_spectrum(real + 50.0, generated + 50.0, classifier=_CountingLogistic(), cv=4, n_bootstrap=0)
+    assert _CountingLogistic.fits == 4 and len(spec.pis) == 11
+    # the estimator only ever sees columns standardised with its own training rows (mean exactly ~0)
+    assert max(_CountingLogistic.train_means) < 1e-12
+    assert spec.classifier == "_CountingLogistic"
+
+
+def test_spectrum_rows_equal_single_divergences():
+    real, generated, _ = _gaussians("scale", 3, 800, seed=6)
+    spec = divergence_spectrum(real, generated, pis=[0.0, 0.5, 1.0], n_bootstrap=300, seed=3)
+    for row, pi in zip(spec.results, (0.0, 0.5, 1.0)):
+        single = adversarial_divergence(real, generated, pi=pi, n_bootstrap=300, seed=3)
+        assert single.value == row.value
+        # same bootstrap draws (the ends add their classifier-fit draws after them, in the same order)
+        assert (single.ci.low, single.ci.high) == pytest.approx((row.ci.low, row.ci.high), rel=1e-12)
+    kl = metrics.get_metric("kl")(real, generated, n_bootstrap=300, seed=3)
+    rkl = metrics.get_metric("reverse_kl")(real, generated, n_bootstrap=300, seed=3)
+    js = metrics.get_metric("js")(real, generated, n_bootstrap=300, seed=3)
+    assert (kl.value, rkl.value) == (spec.d_pi[0], spec.d_pi[2])
+    assert js.value == pytest.approx(spec.d_pi[1] / 4, rel=1e-15)
+    assert js.extras["d_pi"] == spec.d_pi[1]
+
+
+def test_registered_spectrum_value_is_the_trapezoid_mean_and_rows_are_json():
+    real, generated, _ = _gaussians("shift", 2, 500, seed=8)
+    r = metrics.get_metric("spectrum")(real, generated, n_bootstrap=100)
+    rows = r.extras["spectrum"]
+    assert [row["pi"] for row in rows] == pytest.approx(PIS.tolist())
+    d = np.array([row["d_pi"] for row in rows])
+    assert r.value == pytest.approx(np.trapezoid(d, PIS), rel=1e-12)
+    assert r.extras["kl"] == d[0] and r.extras["reverse_kl"] == d[-1] and r.extras["d_0.5"] == d[5]
+    assert all(row["ci_low"] <= row["d_pi"] <= row["ci_high"] for row in rows)
+    json.dumps(dataclasses.asdict(r))  # JSON-friendly all the way down
+    frame = divergence_spectrum(real, generated, n_bootstrap=0).to_frame()
+    assert list(frame.columns) == ["pi", "d_pi", "ci_low", "ci_high"] and frame["ci_low"].isna().all()
+
+
+def test_declarations():
+    for name in ("c2st", "kl", "reverse_kl", "js", "spectrum"):
+        spec = metrics.get_metric(name)
+        assert (spec.needs, spec.group, spec.higher_is_better) == ("features", "classifier", False)
+
+
+def test_custom_estimator_seeded_and_deterministic():
+    from sklearn.ensemble import RandomForestClassifier
+
+    real, generated, _ = _gaussians("shift", 2, 200, seed=1)
+    forest = RandomForestClassifier(n_estimators=20, min_samples_leaf=20)
+    a = adversarial_divergence(real, generated, classifier=forest, n_bootstrap=50, seed=5)
+    b = adversarial_divergence(real, generated, classifier=forest, n_bootstrap=50, seed=5)
+    assert a.value == b.value and a.ci == b.ci
+    assert a.extras["classifier"] == "RandomForestClassifier"
+    assert forest.get_params()["random_state"] is None  # the caller's estimator is left untouched
+
+
+def test_non_convergence_is_a_metric_warning():
+    from sklearn.linear_model import LogisticRegression
+
+    real, generated, _ = _gaussians("shift", 2, 200, seed=1)
+    with pytest.warns(MetricWarning, match=r"'LogisticRegression' did not converge on 5 of 5 folds"):
+        adversarial_divergence(real, generated, classifier=LogisticRegression(max_iter=1), n_bootstrap=0)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"classifier": "svm"}, r"`classifier` must be one of \['gbdt', 'logistic', 'mlp', 'quadratic'\] .* got 'svm'"),
+        ({"classifier": object()}, r"scikit-learn classifier with fit and predict_proba; got object"),
+        ({"cv": 1}, r"`cv` must be an int in \[2, 20\]; got 1"),
+        ({"cv": 30}, r"`cv` must be an int in \[2, 20\]; got 30\. Each fold needs rows of both sets"),
+        ({"n_bootstrap": -1}, r"`n_bootstrap` must be an int >= 0; got -1"),
+        ({"level": 1.5}, r"`level` must be a float in \(0, 1\), e.g. 0.95; got 1.5"),
+        ({"pi": 1.2}, r"`pis` must lie in \[0, 1\] .*got 1.2"),
+        ({"pi": [0.1, 0.2]}, r"`pi` must be a single number in \[0, 1\]; got \[0.1, 0.2\]. Use divergence_spectrum"),
+        ({"seed": -3}, r"`seed` must be a non-negative int"),
+    ],
+)
+def test_bad_options(kwargs, match):
+    real, generated, _ = _gaussians("shift", 2, 20, seed=0)
+    with pytest.raises(InputError, match=match):
+        adversarial_divergence(real, generated, **kwargs)
+
+
+def test_bad_spectrum_and_c2st_options():
+    real, generated, _ = _gaussians("shift", 2, 20, seed=0)
+    with pytest.raises(InputError, match=r"`pis` must be a non-empty 1-D sequence; got shape \(0,\)"):
+        divergence_spectrum(real, generated, pis=[])
+    with pytest.raises(InputError, match=r"`n_pis` must be an int >= 2; got 1. The grid needs both ends"):
+        metrics.get_metric("spectrum")(real, generated, n_pis=1)
+    with pytest.raises(InputError, match=r"`n_permutations` must be an int >= 0; got -1"):
+        c2st(real, generated, n_permutations=-1)
+    with pytest.raises(InputError, match=r"`real` needs at least 2 samples; got 1"):
+        c2st(real[:1], generated)
+    assert math.isfinite(c2st(real, generated, cv=2).value)
