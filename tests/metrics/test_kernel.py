@@ -537,7 +537,8 @@ def test_option_errors_are_pinned():
         mmd(x, y, kernel=[1.0, 2.0], bandwidth=1.0)
     with pytest.raises(InputError, match=r"`bandwidth` bandwidths must be positive finite numbers; got -1"):
         mmd(x, y, bandwidth=[1.0, -1])
-    with pytest.raises(InputError, match=r"`bandwidth` must be 'median', a positive number or a list of them; got 'mean'"):
+    with pytest.raises(InputError, match=r"`bandwidth` must be 'median', a positive number or a list of them; "
+                                         r"got 'mean'"):
         mmd(x, y, bandwidth="mean")
     with pytest.raises(InputError, match=r"`kernel` must hold at least one bandwidth"):
         mmd(x, y, kernel=[])
