@@ -39,6 +39,9 @@ WANTED = ("log_likelihood", "fid", "kid", "inception_score", "precision", "recal
 #: ``quick``: 400 reference images, below KID's default subset size of 1000.
 QUICK = ("log_likelihood", "fid", "inception_score", "precision", "recall", "density", "coverage")
 NOISE, BLUR, PCA_K, GMM_K = 1.5, 0.8, 20, 10
+#: The pair whose FID and Inception Score get permutation tests (cheap metrics on shared features):
+#: the likelihood-best model against a mixture with better samples.
+STORY_PAIR = ("pca-gaussian", "gmm")
 
 
 def write_pngs(directory: Path, images: np.ndarray) -> None:
@@ -148,6 +151,14 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
     df = genbench.score(str(root / "reference"), {m: str(root / m) for m in models}, metrics=names,
                         features="digits", seed=seed,
                         significance="none" if quick else [m for m in names if m == "log_likelihood"])
+    tested = [m for m in ("log_likelihood", "fid", "inception_score") if m in names]
+    if tested:
+        from .mixture import _merge_comparisons
+
+        sub = genbench.score(str(root / "reference"), {m: str(root / m) for m in STORY_PAIR}, metrics=tested,
+                             features="digits", seed=seed, significance=tested,
+                             n_permutations=39 if quick else 99)
+        df = _merge_comparisons(df, sub)
     seconds = time.perf_counter() - t0
     if progress:
         progress.advance(task, description=f"{SUITE}: scored")
@@ -200,11 +211,16 @@ def _readme(out: Path, models, nll_bpd, lb, dis, missing, *, quick, seed, n_trai
     text += "\n## Likelihood vs sample quality\n\n"
     text += (f"{len(dis)} model pairs are ordered oppositely by the likelihood and a sample-quality metric "
              f"({int(dis['significant'].sum()) if len(dis) else 0} with both differences tested significant). "
-             "Only the models with a density have a likelihood.\n\n")
+             "Only the models with a density have a likelihood. "
+             + ("" if quick else "The log-likelihood is tested for every pair; ")
+             + f"{'the log-likelihood, ' if quick else ''}FID and Inception Score are tested for "
+             f"{' vs '.join(f'`{m}`' for m in STORY_PAIR)} only (paired sign-flip / label-permutation tests).\n\n")
+    dis = dis.sort_values("significant", ascending=False, kind="stable")
     for r in dis.head(10).itertuples():
         text += (f"- `{r.better_likelihood}` beats `{r.better_quality}` on {r.likelihood_metric} "
                  f"({fmt_pvalue(r.likelihood_pvalue)}) while `{r.better_quality}` beats "
-                 f"`{r.better_likelihood}` on {r.quality_metric} ({fmt_pvalue(r.quality_pvalue)})\n")
+                 f"`{r.better_likelihood}` on {r.quality_metric} ({fmt_pvalue(r.quality_pvalue)})"
+                 + (" - both significant\n" if r.significant else "\n"))
     text += "\n## Samples\n\nFirst 12 images of each set:\n\n![samples](samples.png)\n\n"
     if (out / "likelihood_vs_quality.png").exists():
         text += "![likelihood vs quality](likelihood_vs_quality.png)\n\n"

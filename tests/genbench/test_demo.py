@@ -216,6 +216,10 @@ def test_digits_conclusions(dig):
     ll_best = max(s["nll_bits_per_dim"], key=lambda m: -s["nll_bits_per_dim"][m])
     assert ll_best == "pca-gaussian"
     assert _value(df, "pca-gaussian", "fid") > _value(df, "real+noise", "fid")
+    dis = s["disagreements"]
+    hit = dis[(dis["better_likelihood"] == "pca-gaussian") & (dis["better_quality"] == "gmm")
+              & (dis["quality_metric"] == "fid")]
+    assert len(hit) == 1 and bool(hit["significant"].iloc[0])
 
 
 # ---- entry points ----------------------------------------------------------------------------------
