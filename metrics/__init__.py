@@ -27,6 +27,7 @@ _LAZY = {
     "energy_distance": "kernel", "energy_test": "kernel",
     # classifier-based divergences (exact discrete/Gaussian helpers live in metrics.divergences)
     "c2st": "classifier", "adversarial_divergence": "classifier", "divergence_spectrum": "classifier",
+    "DivergenceSpectrum": "classifier",
     # likelihood family
     "log_likelihood": "likelihood", "model_log_likelihood": "likelihood",
     "parzen_log_likelihood": "likelihood", "parzen": "likelihood",
