@@ -6,7 +6,7 @@ set has radius equal to the distance from that point to its k-th nearest neighbo
 
 Exactness. All neighbour searches are exact. Squared distances are first computed in float32 blocks
 with the Gram expansion ``|a|^2 + |b|^2 - 2 a.b`` (one BLAS matmul per block, on data centred at a
-common mean), and every float32 value comes with a rigorous error bound (see ``_TAU``). Only the
+common mean), and every float32 value comes with a rigorous error bound (see ``_tau``). Only the
 decisions the bound cannot settle - the neighbours near the k-th and the pairs whose distance lies
 within the bound of a radius - are recomputed exactly in float64 as ``sum((x - y)**2)`` from the
 input values. The results are therefore those of exact float64 distances, independent of the block
@@ -14,7 +14,8 @@ size; float32 only buys speed (2x the BLAS throughput, and half the memory of a 
 
 Memory. Distances are never held as an ``n x n`` matrix: they are produced in ``chunk_size x
 chunk_size`` blocks and reduced at once (running top-L lists for the radii, counts for the
-metrics), so the extra memory is two float32 copies of the inputs plus a few blocks.
+metrics), and the centred float32 rows are made per block too, so the extra memory is a few
+blocks (about ``10 * chunk_size**2`` bytes) plus O(n k) lists, whatever n.
 
 Sharing. The harness calls ``precision``, ``recall``, ``density`` and ``coverage`` one at a time on
 the same arrays. A small LRU memo keyed by a SHA-256 fingerprint of each array's bytes (plus shape,
@@ -85,8 +86,8 @@ def precision_recall(real, generated, *, k: int = 3, chunk_size: int = 2048) -> 
         Neighbourhood size: each point's ball reaches its k-th nearest neighbour in its own set.
         Must be in ``[1, min(n, m) - 1]``.
     chunk_size : int, default 2048
-        Rows per block of the distance matrix. Extra memory is about ``8 * chunk_size**2`` bytes
-        plus float32 copies of the inputs; results do not depend on it.
+        Rows per block of the distance matrix. Extra memory is about ``10 * chunk_size**2`` bytes
+        (40 MB at the default) plus O(n k); results do not depend on it.
 
     Returns
     -------
@@ -117,11 +118,10 @@ def precision_recall(real, generated, *, k: int = 3, chunk_size: int = 2048) -> 
     Examples
     --------
     >>> import numpy as np, metrics
-    >>> rng = np.random.default_rng(0)
-    >>> real = rng.normal(size=(500, 8))
-    >>> p, r = metrics.precision_recall(real, real[:100] + 0.01)
-    >>> round(p.value, 2), r.value < 0.5
-    (1.0, True)
+    >>> real = np.random.default_rng(0).normal(size=(500, 8))
+    >>> p, r = metrics.precision_recall(real, real[:50] * 0.2)  # collapsed onto the centre
+    >>> p.value, r.value
+    (1.0, 0.0)
     """
     real, generated, k, chunk_size = _check_knn(real, generated, k, chunk_size)
     counts = _counts(real, generated, k, chunk_size)
@@ -310,13 +310,12 @@ def _counts(real, generated, k, chunk_size) -> dict:
     key = (fp_r, fp_g, ks, chunk_size)
     cross = _memo_get(_CROSS_MEMO, key)
     if cross is None:
-        # one float32 centred copy per set, shared by both radii passes and the cross pass
+        # one centre (and one pass for the norms) per set, shared by the radii and cross passes
         centre = real.mean(axis=0)
-        a, na = _centred32(real, centre)
-        b, nb = _centred32(generated, centre)
-        r2 = _radii(real, fp_r, ks, chunk_size, (a, na, centre))
-        s2 = _radii(generated, fp_g, ks, chunk_size, (b, nb, centre))
-        cross = _cross_counts(real, generated, r2, s2, ks, chunk_size, (a, na, b, nb, centre))
+        cr, cg = _Centred(real, centre), _Centred(generated, centre)
+        r2 = _radii(real, fp_r, ks, chunk_size, cr)
+        s2 = _radii(generated, fp_g, ks, chunk_size, cg)
+        cross = _cross_counts(real, generated, r2, s2, ks, chunk_size, cr, cg)
         _memo_put(_CROSS_MEMO, key, cross)
     return cross[k]
 
@@ -350,24 +349,41 @@ def _tau(d: int, u: float = _U32) -> float:
     return 2.0 * (d + 10) * u
 
 
-def _centred32(x: np.ndarray, centre: np.ndarray):
-    """Float32 centred copy as a torch tensor, with its float64 squared row norms."""
+class _Centred:
+    """Float32 rows of ``x - centre``, made block by block, and their float64 squared norms.
+
+    No centred copy of the whole set is kept: a block's rows are centred and rounded when the
+    block is needed (O(chunk d) work against the block's O(chunk^2 d) matmul), so the extra
+    memory of the k-NN passes does not grow with n beyond O(n K) candidate lists.
+    """
+
+    def __init__(self, x: np.ndarray, centre: np.ndarray):
+        import torch
+
+        self.x, self.centre = x, centre
+        self.norms = np.empty(len(x))
+        step = max(1, (1 << 22) // x.shape[1])
+        for s in range(0, len(x), step):
+            a = self.rows(slice(s, s + step)).numpy()
+            self.norms[s:s + step] = np.einsum("ij,ij->i", a, a, dtype=np.float64)
+        self.norms32 = torch.from_numpy(self.norms.astype(np.float32))
+
+    def rows(self, sl):
+        import torch
+
+        return torch.from_numpy((self.x[sl] - self.centre).astype(np.float32))
+
+
+def _sqdist32(c1: _Centred, rows, c2: _Centred, cols, a=None):
+    """Float32 block of squared distances ``|a|^2 + |b|^2 - 2 a b^T`` (one matmul).
+
+    ``a`` optionally passes the already centred rows ``c1.rows(rows)``.
+    """
     import torch
 
-    a = np.empty(x.shape, dtype=np.float32)
-    step = max(1, (1 << 22) // x.shape[1])  # centre in float64 a few MB at a time
-    for s in range(0, len(x), step):
-        a[s:s + step] = x[s:s + step] - centre
-    norms = np.einsum("ij,ij->i", a, a, dtype=np.float64)
-    return torch.from_numpy(a), norms
-
-
-def _sqdist32(a, na32, b, nb32):
-    """Block of squared distances ``|a|^2 + |b|^2 - 2 a b^T`` (one matmul, in a's dtype)."""
-    import torch
-
-    out = torch.addmm(nb32[None, :], a, b.T, beta=1.0, alpha=-2.0)
-    out += na32[:, None]
+    a = c1.rows(rows) if a is None else a
+    out = torch.addmm(c2.norms32[cols][None, :], a, c2.rows(cols).T, beta=1.0, alpha=-2.0)
+    out += c1.norms32[rows][:, None]
     return out
 
 
@@ -461,7 +477,7 @@ def _knn_sqdist(x: np.ndarray, ks, chunk: int, centred=None) -> np.ndarray:
     value. Rows whose candidates provably hold their K nearest are finished by recomputing
     exactly the candidates within twice the error bound of each k-th value; the rest (near-ties
     around the K-th neighbour) are redone with a float64 pass, and rows still tied by an exact
-    scan. ``centred`` optionally passes ``(a, |a|^2, centre)`` from :func:`_centred32`.
+    scan. ``centred`` optionally passes the set's :class:`_Centred` view.
     Returns shape (n, len(ks)), float64.
     """
     import torch
@@ -469,44 +485,41 @@ def _knn_sqdist(x: np.ndarray, ks, chunk: int, centred=None) -> np.ndarray:
     n, d = x.shape
     K = max(ks)
     L = min(n - 1, 2 * K + _EXTRA_CANDIDATES)
-    if centred is None:
-        centre = x.mean(axis=0)
-        a, na = _centred32(x, centre)
-    else:
-        a, na, centre = centred
-    na32 = torch.from_numpy(na.astype(np.float32))
+    cx = _Centred(x, x.mean(axis=0)) if centred is None else centred
     best_v = torch.full((n, L), math.inf, dtype=torch.float32)
     best_i = torch.zeros((n, L), dtype=torch.int64)
     bv, bi = best_v.numpy(), best_i.numpy()  # shared memory: numpy for the small merges
     starts = range(0, n, chunk)
     for s0 in starts:
         rows = slice(s0, min(n, s0 + chunk))
-        block = _sqdist32(a[rows], na32[rows], a[rows], na32[rows])
+        block = _sqdist32(cx, rows, cx, rows)
         block.fill_diagonal_(math.inf)  # a point is not its own neighbour
         v, i = torch.topk(block, min(L, block.shape[1]), dim=1, largest=False, sorted=False)
         bv[rows, :v.shape[1]], bi[rows, :v.shape[1]] = v.numpy(), i.numpy() + s0
     for s0 in starts:
         rows = slice(s0, min(n, s0 + chunk))
+        a = cx.rows(rows)
         for t0 in range(s0 + chunk, n, chunk):
             cols = slice(t0, min(n, t0 + chunk))
-            block = _sqdist32(a[rows], na32[rows], a[cols], na32[cols])
-            thr_r = torch.from_numpy(bv[rows].max(axis=1))
-            thr_c = torch.from_numpy(bv[cols].max(axis=1))
-            r, c = (t.numpy() for t in torch.nonzero(block < thr_r[:, None], as_tuple=True))
-            blk = block.numpy()
-            _merge_sparse(bv, bi, r + s0, blk[r, c], c + t0, L)
-            r, c = (t.numpy() for t in torch.nonzero(block < thr_c[None, :], as_tuple=True))
-            _merge_sparse(bv, bi, c + t0, blk[r, c], r + s0, L)
+            block = _sqdist32(cx, rows, cx, cols, a)
+            thr_r, thr_c = bv[rows].max(axis=1), bv[cols].max(axis=1)
+            hit = block < torch.from_numpy(thr_r)[:, None]
+            hit |= block < torch.from_numpy(thr_c)[None, :]
+            r, c = (t.numpy() for t in torch.nonzero(hit, as_tuple=True))
+            v = block.numpy()[r, c]
+            for_row, for_col = v < thr_r[r], v < thr_c[c]
+            _merge_sparse(bv, bi, r[for_row] + s0, v[for_row], c[for_row] + t0, L)
+            _merge_sparse(bv, bi, c[for_col] + t0, v[for_col], r[for_col] + s0, L)
     del block
     best_v, order = torch.sort(best_v, dim=1)
     best_i = torch.gather(best_i, 1, order).numpy()
     best_v = best_v.numpy().astype(np.float64)
-    err = _tau(d) * (na + na.max())
+    err = _tau(d) * (cx.norms + cx.norms.max())
     out, done = _radii_from_candidates(x, np.arange(n), best_v, best_i, err, ks, L == n - 1)
     todo = np.flatnonzero(~done)
     for s in range(0, len(todo), chunk):
         rows = todo[s:s + chunk]
-        out[rows] = _knn_rows64(x, rows, ks, L, chunk, centre)
+        out[rows] = _knn_rows64(x, rows, ks, L, chunk, cx.centre)
     return out
 
 
@@ -570,7 +583,7 @@ def _knn_rows64(x, rows, ks, L, chunk, centre) -> np.ndarray:
     return out
 
 
-def _cross_counts(real, generated, r2, s2, ks, chunk, centred=None) -> dict:
+def _cross_counts(real, generated, r2, s2, ks, chunk, cr=None, cg=None) -> dict:
     """One pass over real x generated blocks: precision/recall/density/coverage counts for each k.
 
     ``r2``/``s2`` (one column per k) are the exact squared radii of real/generated points. Ball
@@ -586,23 +599,21 @@ def _cross_counts(real, generated, r2, s2, ks, chunk, centred=None) -> dict:
     n, d = real.shape
     m = len(generated)
     nk = len(ks)
-    if centred is None:
-        centre = real.mean(axis=0)
-        a, na = _centred32(real, centre)
-        b, nb = _centred32(generated, centre)
-    else:
-        a, na, b, nb, centre = centred
-    na32 = torch.from_numpy(na.astype(np.float32))
-    nb32 = torch.from_numpy(nb.astype(np.float32))
+    if cr is None:
+        cr = _Centred(real, real.mean(axis=0))
+    if cg is None or cg.centre is not cr.centre:
+        cg = _Centred(generated, cr.centre)  # both sets must share one centre here
+    centre, na, nb = cr.centre, cr.norms, cg.norms
     tau = _tau(d)
     dens = np.zeros((nk, m), dtype=np.int64)
     cov = np.zeros((n, nk), dtype=bool)
     rec = np.zeros((n, nk), dtype=bool)
     for s0 in range(0, n, chunk):
         rows = slice(s0, min(n, s0 + chunk))
+        a = cr.rows(rows)
         for t0 in range(0, m, chunk):
             cols = slice(t0, min(m, t0 + chunk))
-            block = _sqdist32(a[rows], na32[rows], b[cols], nb32[cols])
+            block = _sqdist32(cr, rows, cg, cols, a)
             err = tau * (na[rows].max() + nb[cols].max())
             rr, ss = r2[rows], s2[cols]
             cand = block <= torch.from_numpy(_up32(rr[:, -1] + err))[:, None]

@@ -181,6 +181,34 @@ def test_exact_on_lattice_data_with_many_ties():
             assert got == pytest.approx(_brute(real, generated, k), abs=1e-15), (trial, chunk)
 
 
+def test_equidistant_points_exercise_every_fallback(monkeypatch):
+    # a scaled simplex: all within-set distances tie, and every cross distance ties with a radius.
+    # The float32 pass cannot prove any row's K nearest (the float64 pass and then the exact row
+    # scan must), and the undecided cross pairs are many on few rows (the float64 Gram route).
+    used = {"rows64": 0, "gram": 0}
+    rows64, decided = manifold._knn_rows64, manifold._decided_sqdist
+
+    def count_rows64(x, rows, *a):
+        used["rows64"] += len(rows)
+        return rows64(x, rows, *a)
+
+    def count_decided(x, y, ii, jj, *a):
+        if len(ii) >= 256 and len(np.unique(ii)) * len(np.unique(jj)) <= 32 * len(ii):
+            used["gram"] += 1
+        return decided(x, y, ii, jj, *a)
+
+    monkeypatch.setattr(manifold, "_knn_rows64", count_rows64)
+    monkeypatch.setattr(manifold, "_decided_sqdist", count_decided)
+    manifold._clear_memo()
+    real = 3.0 * np.eye(40)
+    generated = np.vstack([3.0 * np.eye(40)[:25], 2.5 * np.eye(40)[25:35]])
+    for k in (1, 3, 5):
+        assert _all(real, generated, k) == pytest.approx(_brute(real, generated, k), abs=1e-14)
+    # e.g. k = 5: every real ball (radius^2 18) holds all 25 copies plus 10 points at 3^2 + 2.5^2
+    assert _all(real, generated, 5)["density"] == pytest.approx(40 * 35 / (5 * 35))
+    assert used["rows64"] > 0 and used["gram"] > 0
+
+
 def test_exact_with_large_offset_and_high_dimension():
     # a large common offset ruins a naive float32 Gram expansion; centring and the exact band
     # recomputation must still reproduce float64 brute force, also where distances concentrate
@@ -200,18 +228,14 @@ def test_float32_input_uses_its_own_values():
 
 def test_float32_error_bound_holds():
     # the bound used to skip exact recomputation must cover the actual float32 errors
-    import torch
-
     rng = np.random.default_rng(9)
     x = (5.0 + rng.normal(size=(60, 2048))).astype(np.float32)
     y = (5.0 + 1.1 * rng.normal(size=(50, 2048))).astype(np.float32)
     centre = x.mean(0)
-    a, na = manifold._centred32(x, centre)
-    b, nb = manifold._centred32(y, centre)
-    d32 = manifold._sqdist32(a, torch.from_numpy(na.astype(np.float32)), b,
-                             torch.from_numpy(nb.astype(np.float32))).numpy()
+    cx, cy = manifold._Centred(x, centre), manifold._Centred(y, centre)
+    d32 = manifold._sqdist32(cx, slice(None), cy, slice(None)).numpy()
     exact = ((x[:, None, :].astype(float) - y[None, :, :]) ** 2).sum(-1)
-    bound = manifold._tau(2048) * (na[:, None] + nb[None, :])
+    bound = manifold._tau(2048) * (cx.norms[:, None] + cy.norms[None, :])
     err = np.abs(d32 - exact)
     assert (err <= bound).all()
     # a worst-case bound: real errors sit far inside it (about 1e-3 of it here), yet they exist,
