@@ -160,7 +160,6 @@ def train_adversarial(train: np.ndarray, pi: float, seed: int, *, k: int = 3, st
 def build_models(p: GaussianMixture, train: np.ndarray, *, seed: int, quick: bool, progress=None,
                  task=None) -> dict[str, tuple[GaussianMixture, str]]:
     """Every model of the suite: name -> (density, one-line description)."""
-    rng = np.random.default_rng([seed, 1])
     models = {}
 
     def add(name, model, text):
@@ -186,7 +185,6 @@ def build_models(p: GaussianMixture, train: np.ndarray, *, seed: int, quick: boo
     keep = np.arange(0, N_MODES, 2)
     add("mode-dropper", GaussianMixture(p.weights[keep], p.means[keep], p.covs[keep]),
         "exact copy of 4 of the 8 modes")
-    del rng
     return models
 
 
@@ -447,7 +445,8 @@ def _readme(out: Path, models, truth, lb, dis, missing, *, quick, seed, n, n_mc,
              "The d_pi spectrum of each model: exact (left); estimated from samples only by the registered "
              "`spectrum` metric with its default classifier (middle: quadratic logistic regression, which "
              "cannot see a ring of modes when the first two moments match, so it calls the ML Gaussian "
-             "perfect); and, in full-size runs, by `metrics.divergence_spectrum(..., classifier='mlp')` (right). Classifier "
+             "perfect); and, in full-size runs, by `metrics.divergence_spectrum(..., classifier='mlp')` "
+             "(right). Classifier "
              "estimates are bounded by what the classifier can tell apart, so they sit below the truth "
              "where the true log-ratio is extreme.\n\n![spectrum](spectrum.png)\n\n")
     if (out / "likelihood_vs_quality.png").exists():

@@ -228,7 +228,8 @@ def test_digits_conclusions(dig):
 def test_main_passes_its_arguments_to_the_suite(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(gaussian_fit, "run", lambda out, **kw: calls.append((out, kw)) or {})
-    assert demo.main(["--out", str(tmp_path), "--suite", "gaussian-fit", "--quick", "--seed", "3", "--no-progress"]) == 0
+    argv = ["--out", str(tmp_path), "--suite", "gaussian-fit", "--quick", "--seed", "3", "--no-progress"]
+    assert demo.main(argv) == 0
     assert calls == [(tmp_path / "gaussian-fit", {"quick": True, "seed": 3, "progress": calls[0][1]["progress"]})]
     assert not (tmp_path / "mixture").exists()
 
