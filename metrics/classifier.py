@@ -159,6 +159,7 @@ class _CrossFit:
     logit: np.ndarray  # held-out classifier logits, training-prior scale, real rows first
     ell: np.ndarray  # held-out log p/q (prior corrected)
     n_real: int
+    fold: np.ndarray  # fold index of each row
     # first-order covariance of the classifier-fit error of the two end estimates (d_0, d_1), from
     # the inverse Fisher information of the built-in logistic models; None for other classifiers
     fit_cov: np.ndarray | None = None
@@ -190,6 +191,7 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
     folds = StratifiedKFold(n_splits=cv, shuffle=True, random_state=int(seeds[0]))
     logit = np.empty(len(x))
     ell = np.empty(len(x))
+    fold = np.empty(len(x), dtype=np.int64)
     unconverged = 0
     fit_cov = (np.zeros((2, 2)) if with_fit_cov and isinstance(classifier, str) and classifier in ("quadratic", "logistic")
                else None)
@@ -200,6 +202,7 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
             est.fit(x[train], y[train])
         unconverged += any(issubclass(w.category, ConvergenceWarning) for w in caught)
         logit[test] = _held_out_logit(est, x[test], exact)
+        fold[test] = k
         n1 = int(y[train].sum())
         ell[test] = logit[test] - np.log(n1 / (len(train) - n1))
         if fit_cov is not None:
@@ -215,7 +218,7 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
     if fit_cov is not None:
         # each fold's model saw (cv - 1) / cv of the data; the fold average behaves like one fit on all
         fit_cov *= (cv - 1) / cv
-    return _CrossFit(logit=logit, ell=ell, n_real=len(real), fit_cov=fit_cov)
+    return _CrossFit(logit=logit, ell=ell, n_real=len(real), fold=fold, fit_cov=fit_cov)
 
 
 def _logistic_end_cov(est, x_train, x_test, y_test):
@@ -574,8 +577,8 @@ def _spectrum_object(est: _Estimate, level, classifier, cv) -> DivergenceSpectru
 
 
 @metric("c2st", needs="features", higher_is_better=False, group="classifier")
-def c2st(real, generated, *, classifier="quadratic", cv=5, n_permutations=0, seed=0) -> MetricResult:
-    """Classifier two-sample test: cross-fitted held-out accuracy, binomial p-value (Lopez-Paz & Oquab 2017).
+def c2st(real, generated, *, classifier="quadratic", cv=2, n_permutations=0, seed=0) -> MetricResult:
+    """Classifier two-sample test: cross-fitted held-out accuracy with an exact binomial p-value (Lopez-Paz & Oquab 2017).
 
     Parameters
     ----------
@@ -584,31 +587,38 @@ def c2st(real, generated, *, classifier="quadratic", cv=5, n_permutations=0, see
     classifier : {"quadratic", "logistic", "mlp", "gbdt"} or scikit-learn classifier, default "quadratic"
         See :func:`adversarial_divergence`. ``"logistic"`` is the linear test of the paper; the
         default also sees differences in spread (mode dropping), which a linear classifier cannot.
-    cv : int, default 5
-        Cross-fitting folds; every row is scored once by a classifier that did not see it.
+    cv : int, default 2
+        Cross-fitting folds; every row is scored once by a classifier that did not see it. The exact
+        test uses the first fold (1 / cv of the rows), so the default 2 is the paper's half/half
+        split; more folds train on more data but test on fewer rows.
     n_permutations : int, default 0
-        If > 0, the p-value is also computed by refitting on ``n_permutations`` label permutations
-        (``cv`` fits each) and ``pvalue`` is that permutation p-value; the binomial one stays in
-        ``extras``.
+        If > 0, ``pvalue`` is instead the permutation p-value of the cross-fitted accuracy: the whole
+        cross-fit is repeated on ``n_permutations`` label permutations (``cv`` fits each). Exact and
+        uses every row, at ``n_permutations`` times the cost.
     seed : int or numpy.random.Generator, default 0
         Folds, classifier seeds and permutations.
 
     Returns
     -------
     MetricResult
-        ``value`` = held-out accuracy (0.5 = indistinguishable; lower is better), ``pvalue`` of the
-        one-sided test of H0: P = Q, ``ci`` the exact (Clopper-Pearson) binomial interval,
-        ``extras`` with ``auc`` (of the held-out log-ratios), ``chance`` (the null accuracy),
-        ``n_correct``, ``pvalue_binomial`` and the classifier.
+        ``value`` = cross-fitted held-out accuracy over all rows (0.5 = indistinguishable, lower is
+        better), ``pvalue`` of the one-sided test of H0: P = Q, ``ci`` the Clopper-Pearson interval
+        of ``value``, ``extras`` with ``auc`` (of the held-out log-ratios), ``chance`` (the null
+        accuracy), ``n_correct``, ``test_accuracy`` / ``n_test`` / ``pvalue_binomial`` (the exact
+        test on the first fold) and the classifier.
 
     Notes
     -----
-    Under H0 each held-out prediction is correct with probability at most
-    ``chance = max(n, m) / (n + m)`` (0.5 for equal sizes, the setting of the paper), whatever the
-    classifier, so ``pvalue = P(Binomial(n + m, chance) >= n_correct)``. The binomial treats the
-    held-out predictions as independent; with stratified folds the test keeps its level (checked in
-    the tests over seeds). For unequal sizes it is conservative. p-values below the smallest
-    positive double are reported as that number.
+    The exact binomial test is the one of the paper: a classifier fitted on the other ``cv - 1``
+    folds predicts the first fold; under H0 its labels are exchangeable given the classifier, so
+    each prediction is correct with probability at most ``chance = max(n, m) / (n + m)`` (0.5 for
+    equal sizes) and ``pvalue = P(Binomial(n_test, chance) >= n_correct_test)`` is valid at every
+    sample size (conservative for unequal sizes). The accuracy pooled over all folds is the better
+    estimate of how separable the sets are, but it is *not* binomial under H0: every fold's
+    classifier was trained on the other folds' labels, which correlates the folds (measured: 9.5%
+    rejections at the 5% level with a linear classifier, n = 200 per side, cv = 5), so it carries
+    the value and the interval while the p-value uses one fold, or the permutation null when asked.
+    p-values below the smallest positive double are reported as that number.
 
     References
     ----------
@@ -620,23 +630,31 @@ def c2st(real, generated, *, classifier="quadratic", cv=5, n_permutations=0, see
     >>> rng = np.random.default_rng(0)
     >>> x, y = rng.normal(size=(500, 3)), rng.normal(size=(500, 3)) + [0.5, 0, 0]
     >>> r = metrics.c2st(x, y)
-    >>> r.value > 0.55, r.pvalue < 1e-6
+    >>> r.value > 0.55, r.pvalue < 1e-4
     (True, True)
     """
     real, generated, classifier, cv, rng = _check_common(real, generated, classifier, cv, seed)
     n_permutations = check_int(n_permutations, "n_permutations", low=0)
     fit = _cross_fit(real, generated, classifier, cv, rng)
-    correct = int(np.sum((fit.logit > 0) == (fit.labels == 1)))
+    hit = (fit.logit > 0) == (fit.labels == 1)
+    correct = int(hit.sum())
     n = len(fit.ell)
     chance = max(fit.n_real, n - fit.n_real) / n
-    p_binom = max(float(stats.binom.sf(correct - 1, n, chance)), np.finfo(float).tiny)
+    # the exact test: the first fold only, scored by a classifier that saw none of its labels
+    first = fit.fold == 0
+    n_test, correct_test = int(first.sum()), int(hit[first].sum())
+    n_test_real = int((fit.labels[first] == 1).sum())
+    chance_test = max(n_test_real, n_test - n_test_real) / n_test
+    p_binom = max(float(stats.binom.sf(correct_test - 1, n_test, chance_test)), np.finfo(float).tiny)
     ci = stats.binomtest(correct, n).proportion_ci(confidence_level=0.95, method="exact")
     extras = {
         "auc": _auc(fit),
         "chance": chance,
         "n_correct": correct,
+        "test_accuracy": correct_test / n_test,
+        "n_test": n_test,
         "pvalue_binomial": p_binom,
-        "null": "binomial",
+        "null": "binomial (first fold)",
         "classifier": _classifier_name(classifier),
         "cv": cv,
     }
@@ -651,7 +669,8 @@ def c2st(real, generated, *, classifier="quadratic", cv=5, n_permutations=0, see
         pvalue = (1 + hits) / (1 + n_permutations)
         extras.update(null="permutation", n_permutations=n_permutations)
     return MetricResult("c2st", correct / n, higher_is_better=False,
-                        ci=ConfidenceInterval(float(ci.low), float(ci.high), 0.95, "binomial-exact"),
+                        ci=ConfidenceInterval(float(ci.low), float(ci.high), 0.95,
+                                              "Clopper-Pearson (treats the cross-fitted predictions as independent)"),
                         pvalue=pvalue, n=(fit.n_real, n - fit.n_real), extras=extras)
 
 

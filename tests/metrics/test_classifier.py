@@ -145,14 +145,19 @@ def test_misspecification_at_n_20000(classifier):
 # --------------------------------------------------------------------------- C2ST
 
 
-def test_c2st_pvalue_is_the_exact_binomial_tail():
+def test_c2st_pvalue_is_the_exact_binomial_tail_of_the_first_fold():
     real, generated, _ = _gaussians("shift", 2, 150, seed=3)
-    r = c2st(real, generated)
+    r = c2st(real, generated, seed=2)
     k, n = r.extras["n_correct"], sum(r.n)
     assert r.value == k / n
-    assert r.pvalue == pytest.approx(stats.binomtest(k, n, 0.5, alternative="greater").pvalue, rel=1e-12)
     ci = stats.binomtest(k, n).proportion_ci(method="exact")
     assert (r.ci.low, r.ci.high) == pytest.approx((ci.low, ci.high), rel=1e-12)
+    # recount the first fold by hand from the same cross-fit
+    fit = _cross_fit(real, generated, "quadratic", 2, np.random.default_rng(2))
+    first = fit.fold == 0
+    k_test = int(np.sum((fit.logit[first] > 0) == (fit.labels[first] == 1)))
+    assert r.extras["n_test"] == first.sum() == 150 and r.extras["test_accuracy"] == k_test / 150
+    assert r.pvalue == pytest.approx(stats.binomtest(k_test, 150, 0.5, alternative="greater").pvalue, rel=1e-12)
 
 
 def test_c2st_auc_matches_sklearn():
@@ -160,7 +165,7 @@ def test_c2st_auc_matches_sklearn():
 
     real, generated, _ = _gaussians("scale", 3, 400, seed=9)
     r = c2st(real, generated, seed=4)
-    fit = _cross_fit(real, generated, "quadratic", 5, np.random.default_rng(4))
+    fit = _cross_fit(real, generated, "quadratic", 2, np.random.default_rng(4))
     assert r.extras["auc"] == pytest.approx(roc_auc_score(fit.labels, fit.ell), rel=1e-12)
 
 
@@ -198,9 +203,9 @@ def test_c2st_pvalues_uniform_under_the_null(classifier):
     pvalues, acc = _null_pvalues(400, 200, classifier, d=3)
     for alpha in (0.01, 0.05, 0.1, 0.2, 0.5):
         lo, hi = stats.binom.ppf([0.0005, 0.9995], len(pvalues), alpha)
-        # the binomial null is exact for the accuracy of independent predictions; cross-fitted
-        # predictions make it conservative at worst, so only the upper side is a hard bound
-        assert np.sum(pvalues <= alpha) <= hi, alpha
+        # exact test (hypergeometric labels within the fold are at most binomially spread): the
+        # rejection count stays inside the band, and the discreteness keeps it at or below alpha
+        assert lo <= np.sum(pvalues <= alpha) <= hi, alpha
     assert abs(acc.mean() - 0.5) < 0.01
 
 
@@ -211,16 +216,20 @@ def test_c2st_permutation_null():
     assert r.pvalue == pytest.approx(1 / 10)  # nothing permuted beats a clear shift
     assert r.extras["pvalue_binomial"] < 0.01
     rng = np.random.default_rng(0)
-    same = c2st(rng.normal(size=(60, 2)), rng.normal(size=(60, 2)), classifier="logistic", n_permutations=9)
-    assert same.pvalue in {k / 10 for k in range(1, 11)} and same.pvalue > 0.1
+    x, y = rng.normal(size=(60, 2)), rng.normal(size=(60, 2))
+    same = c2st(x, y, classifier="logistic", n_permutations=9)
+    assert same.pvalue in {k / 10 for k in range(1, 11)}
+    # permutations come after the observed fit in the random stream: value and binomial p unchanged
+    plain = c2st(x, y, classifier="logistic")
+    assert (same.value, same.extras["pvalue_binomial"]) == (plain.value, plain.pvalue)
 
 
 def test_c2st_unequal_sizes_use_the_majority_rate_as_chance():
     real, generated, _ = _gaussians("shift", 2, 300, seed=2, n_generated=100)
     r = c2st(real, generated)
-    assert r.extras["chance"] == 0.75
-    k = r.extras["n_correct"]
-    assert r.pvalue == pytest.approx(stats.binom.sf(k - 1, 400, 0.75), rel=1e-12)
+    assert r.extras["chance"] == 0.75 and r.extras["n_test"] == 200  # stratified: 150 real, 50 generated
+    k = round(r.extras["test_accuracy"] * 200)
+    assert r.pvalue == pytest.approx(stats.binom.sf(k - 1, 200, 0.75), rel=1e-12)
 
 
 # --------------------------------------------------------------------------- one fit for the whole spectrum
