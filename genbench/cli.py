@@ -90,6 +90,25 @@ def _report_failures(df) -> int:
     return 1 if (df["status"] == "failed").any() else 0
 
 
+def parse_options(items) -> dict:
+    """``["kid.subset_size=500", "c2st.classifier=mlp"]`` -> ``{"kid": {"subset_size": 500}, ...}``.
+
+    Values are read as JSON when they parse (numbers, true/false, lists), else kept as strings.
+    """
+    options: dict = {}
+    for item in items or ():
+        target, sep, raw = item.partition("=")
+        metric, dot, key = target.partition(".")
+        if not (sep and dot and metric and key):
+            raise InputError(f"`--option` must look like METRIC.OPTION=VALUE (e.g. kid.subset_size=500); got {item!r}.")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        options.setdefault(metric, {})[key] = value
+    return options
+
+
 def cmd_score(args) -> int:
     from .runner import check_writable, score, write_results
 
@@ -98,7 +117,8 @@ def cmd_score(args) -> int:
     df = score(
         args.reference, args.models, metrics=args.metrics, features=args.features, seed=args.seed,
         skip_bad=args.skip_bad, cache=not args.no_cache, weights=args.weights, batch_size=args.batch_size,
-        significance=args.significance, n_permutations=args.permutations, progress=not args.quiet,
+        significance=args.significance, n_permutations=args.permutations, options=parse_options(args.option),
+        progress=not args.quiet,
     )
     if args.out:
         write_results(df, args.out)
@@ -216,6 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "calls per pair of models (default: auto)")
     p.add_argument("--permutations", type=int, default=199,
                    help="permutations per pair of models for the significance tests (default: 199)")
+    p.add_argument("--option", action="append", metavar="METRIC.OPTION=VALUE",
+                   help="an option for one metric, e.g. kid.subset_size=500 or c2st.classifier=mlp (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_score)
 

@@ -275,13 +275,39 @@ def _arguments(spec: MetricSpec, reference: FeatureSet, model: FeatureSet) -> tu
     raise AssertionError(spec.needs)
 
 
-def _options(spec: MetricSpec, seed: int, model: ModelInputs | None = None) -> dict:
+def _options(spec: MetricSpec, seed: int, model: ModelInputs | None = None, user: dict | None = None) -> dict:
+    """Keyword options for one call: the run's seed, likelihood metadata, then the user's options."""
     opts = {"seed": seed} if "seed" in spec.options else {}
     if model is not None and spec.needs == "log_probs":
         for key in ("n_dims", "base"):
             if key in model.likelihood and key in spec.options:
                 opts[key] = model.likelihood[key]
+    opts.update(user or {})
     return opts
+
+
+def _check_metric_options(options, specs) -> dict:
+    """Validate ``{metric: {option: value}}`` against the requested metrics' declared options."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise InputError(f"`options` must be a dict of metric name -> dict of options; got {options!r}.")
+    requested = {spec.name: spec for spec in specs}
+    for name, opts in options.items():
+        if name not in requested:
+            raise InputError(
+                f"`options` names metric {name!r}, which is not among the requested metrics "
+                f"({', '.join(requested)}). Request it with `metrics`, or drop its options."
+            )
+        if not isinstance(opts, dict):
+            raise InputError(f"`options[{name!r}]` must be a dict of option -> value; got {opts!r}.")
+        unknown = sorted(set(opts) - set(requested[name].options))
+        if unknown:
+            raise InputError(
+                f"metric {name!r} takes no option(s) {unknown}; its options are "
+                f"{list(requested[name].options) or 'none'}."
+            )
+    return {name: dict(opts) for name, opts in options.items()}
 
 
 def _from_report(spec: MetricSpec, model: ModelInputs) -> MetricResult:
@@ -340,7 +366,7 @@ def _row(model: ModelInputs, spec: MetricSpec, reference: FeatureSet, seed: int,
     }
 
 
-def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed: int) -> dict:
+def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed: int, user: dict) -> dict:
     try:
         try:
             args = _arguments(spec, reference, model.features)
@@ -349,7 +375,7 @@ def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed:
                 raise
             result = _from_report(spec, model)
         else:
-            result = spec.func(*args, **_options(spec, seed, model))
+            result = spec.func(*args, **_options(spec, seed, model, user))
         return _row(model, spec, reference, seed, result, None, "ok")
     except NotApplicable as exc:
         return _row(model, spec, reference, seed, None, str(exc), "n/a")
@@ -373,7 +399,7 @@ def _wants_test(spec: MetricSpec, significance) -> bool:
 
 
 def _pair_test(spec: MetricSpec, reference: FeatureSet, a: ModelInputs, b: ModelInputs, seed: int,
-               n_permutations: int, max_n: int | None) -> PairedTest | None:
+               n_permutations: int, max_n: int | None, user: dict) -> PairedTest | None:
     """The test for one metric and one pair, or ``None`` when the inputs cannot support one."""
     fa, fb = a.features, b.features
     if spec.needs == "log_probs":
@@ -385,7 +411,7 @@ def _pair_test(spec: MetricSpec, reference: FeatureSet, a: ModelInputs, b: Model
         args_b = _arguments(spec, reference, fb)
     except NotApplicable:
         return None
-    opts = _options(spec, seed)
+    opts = _options(spec, seed, user=user)
     if any(isinstance(x, GaussianStats) for x in (*args_a, *args_b)):
         return None
     if spec.needs == "probs":
@@ -400,7 +426,7 @@ def _pair_test(spec: MetricSpec, reference: FeatureSet, a: ModelInputs, b: Model
 
 
 def _comparisons(specs, reference, models: list[ModelInputs], rows: list[dict], *, significance, seed: int,
-                 n_permutations: int, max_n: int | None, advance=lambda description: None) -> list:
+                 n_permutations: int, max_n: int | None, options: dict, advance=lambda description: None) -> list:
     """Run the pairwise tests and store them on both rows of each pair (``comparisons`` column)."""
     by_key = {(r["model"], r["metric"]): r for r in rows}
     tests = []
@@ -414,7 +440,7 @@ def _comparisons(specs, reference, models: list[ModelInputs], rows: list[dict], 
             if ra["status"] != "ok" or rb["status"] != "ok":
                 continue
             try:
-                test = _pair_test(spec, reference, a, b, seed, n_permutations, max_n)
+                test = _pair_test(spec, reference, a, b, seed, n_permutations, max_n, options.get(spec.name))
             except Exception as exc:  # a test that cannot run must not lose the scores
                 found[a.name][b.name] = {"error": f"{type(exc).__name__}: {exc}"}
                 found[b.name][a.name] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -486,6 +512,7 @@ def score_run(
     n_permutations: int = 199,
     max_n: int | None = 1000,
     log_probs: dict | None = None,
+    options: dict | None = None,
     progress: bool = False,
 ) -> ScoreRun:
     """Like :func:`score`, but also return the loaded sets and the pairwise tests.
@@ -501,6 +528,7 @@ def score_run(
     if max_n is not None:
         max_n = check_int(max_n, "max_n", low=2)
     specs = resolve_metrics(metrics)
+    options = _check_metric_options(options, specs)
     significance = _check_significance(significance)
     items = _model_items(models)
     if not _is_array(reference):
@@ -541,9 +569,9 @@ def score_run(
         for m in inputs:
             for spec in specs:
                 advance(f"{spec.name} on {m.name}")
-                rows.append(_evaluate(spec, ref, m, seed))
+                rows.append(_evaluate(spec, ref, m, seed, options.get(spec.name)))
         tests = _comparisons(specs, ref, inputs, rows, significance=significance, seed=seed,
-                             n_permutations=n_permutations, max_n=max_n, advance=advance)
+                             n_permutations=n_permutations, max_n=max_n, options=options, advance=advance)
     return ScoreRun(pd.DataFrame(rows, columns=COLUMNS), ref, {m.name: m for m in inputs}, tests)
 
 
@@ -562,6 +590,7 @@ def score(
     n_permutations: int = 199,
     max_n: int | None = 1000,
     log_probs: dict | None = None,
+    options: dict | None = None,
     progress: bool = False,
 ) -> pd.DataFrame:
     """Score every model against the reference set with every metric.
@@ -594,6 +623,9 @@ def score(
         Generated sets are subsampled to at most this many items for the permutation tests only.
     log_probs : dict of name -> array of shape (m,), optional
         Per-example test log-probabilities by model name; they take precedence over files.
+    options : dict of metric name -> dict, optional
+        Keyword options for individual metrics, e.g. ``{"kid": {"subset_size": 500},
+        "c2st": {"classifier": "mlp"}}``; each is checked against the metric's declared options.
     progress : bool
         Show a progress bar on stderr.
 
@@ -624,7 +656,7 @@ def score(
     return score_run(
         reference, models, metrics, features=features, seed=seed, skip_bad=skip_bad, cache=cache,
         weights=weights, batch_size=batch_size, significance=significance, n_permutations=n_permutations,
-        max_n=max_n, log_probs=log_probs, progress=progress,
+        max_n=max_n, log_probs=log_probs, options=options, progress=progress,
     ).results
 
 

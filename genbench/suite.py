@@ -17,6 +17,9 @@ Format (paths are relative to the suite file)::
     good = "data/good.npy"
     vae = "runs/vae"                 # a directory; runs/vae/log_probs.npy adds the likelihood
 
+    [options.kid]                    # optional: keyword options of one metric
+    subset_size = 500
+
 ``genbench run SUITE.toml`` scores every model, publishes into ``output`` and records the suite
 file's path and SHA-256 in ``provenance.json``.
 """
@@ -52,6 +55,8 @@ class Suite:
     output : Path
     extractor, seed, title, sort, significance, n_permutations, skip_bad, batch_size, weights
         As in the file (see the module docstring).
+    options : dict
+        Per-metric options from ``[options.METRIC]`` tables (checked when the suite runs).
     sha256 : str
         Content hash of the suite file.
     """
@@ -70,6 +75,7 @@ class Suite:
     skip_bad: bool = False
     batch_size: int = 64
     weights: str | None = None
+    options: dict = field(default_factory=dict)
     sha256: str = field(default="", repr=False)
 
 
@@ -96,9 +102,11 @@ def load_suite(path) -> Suite:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not valid TOML ({exc}).") from None
-    unknown_tables = sorted(set(data) - {"suite", "models"})
+    unknown_tables = sorted(set(data) - {"suite", "models", "options"})
     if unknown_tables:
-        raise InputError(f"{path}: unknown table(s) {unknown_tables}; a suite has [suite] and [models].")
+        raise InputError(f"{path}: unknown table(s) {unknown_tables}; a suite has [suite], [models] and "
+                         "optionally [options.METRIC].")
+    options = _expect(data.get("options", {}), dict, "[options]", path, "tables like [options.kid]")
     suite = _expect(data.get("suite"), dict, "[suite]", path, "a table")
     for key in suite:
         if key not in _SUITE_KEYS:
@@ -139,6 +147,7 @@ def load_suite(path) -> Suite:
         skip_bad=_expect(suite.get("skip_bad", False), bool, "skip_bad", path, "true or false"),
         batch_size=_expect(suite.get("batch_size", 64), int, "batch_size", path, "a positive int"),
         weights=_expect(suite.get("weights", ""), str, "weights", path, "a path string") or None,
+        options=options,
         sha256=hashlib.sha256(raw).hexdigest(),
     )
 
@@ -159,7 +168,8 @@ def run_suite(path, *, progress: bool = False):
     check_target(Path(suite.output).absolute())  # fail before the (slow) scoring, not after
     df = score(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
                skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
-               significance=suite.significance, n_permutations=suite.n_permutations, progress=progress)
+               significance=suite.significance, n_permutations=suite.n_permutations, options=suite.options,
+               progress=progress)
     board = Leaderboard(df, sort=suite.sort, title=suite.title)
     out = publish(board, suite.output, suite={"path": str(suite.path), "sha256": suite.sha256})
     return board, out

@@ -193,3 +193,14 @@ def test_extractors_listing(capsys):
     out = capsys.readouterr().out
     for name in ("identity", "pixels", "random-cnn", "digits", "inception-fid"):
         assert name in out
+
+
+def test_metric_options_from_the_command_line(case, capsys):
+    args = ["score", str(case / "real.npy"), str(case / "a.npy"), "--metrics", "kid", "--format", "json", "-q",
+            "--option", "kid.subset_size=50", "--option", "kid.subsets=7"]
+    assert main(args) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    expected = metrics.kid(np.load(case / "real.npy"), np.load(case / "a.npy"), subset_size=50, subsets=7, seed=0)
+    assert row["value"] == pytest.approx(expected.value, rel=1e-12)
+    assert main(args[:-2] + ["--option", "kid.subsets"]) == 2
+    assert "`--option` must look like METRIC.OPTION=VALUE" in capsys.readouterr().err

@@ -264,3 +264,22 @@ def test_in_memory_arrays_and_log_probs_option():
         score(real, {"a": a}, features="random_cnn")
     with pytest.raises(InputError, match=r"`models\['a'\]` contains non-finite values"):
         score(real, {"a": np.full((5, 2), np.nan)})
+
+
+def test_per_metric_options_reach_the_metric_and_are_checked(sets, registry):
+    _register_test_metrics()
+    seen = {}
+
+    @metrics.metric("opt_probe", needs="features", higher_is_better=True, group="kernel")
+    def opt_probe(real, generated, *, scale=1.0, seed=0):
+        """Records its options (test only)."""
+        seen.update(scale=scale, seed=seed)
+        return metrics.MetricResult("opt_probe", scale, higher_is_better=True)
+
+    df = score(sets / "real.npy", [sets / "near.npy"], metrics="opt_probe", seed=3,
+               options={"opt_probe": {"scale": 2.5}})
+    assert df.loc[0, "value"] == 2.5 and seen == {"scale": 2.5, "seed": 3}
+    with pytest.raises(InputError, match=r"metric 'opt_probe' takes no option\(s\) \['scael'\]; its options are \['scale', 'seed'\]"):
+        score(sets / "real.npy", [sets / "near.npy"], metrics="opt_probe", options={"opt_probe": {"scael": 1}})
+    with pytest.raises(InputError, match="names metric 'fid', which is not among the requested metrics"):
+        score(sets / "real.npy", [sets / "near.npy"], metrics="opt_probe", options={"fid": {}})
