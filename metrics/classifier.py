@@ -74,6 +74,8 @@ _PROBA_FLOOR = 1e-15
 # bootstrap replicates are drawn in fixed blocks so the random stream (and the CI) does not depend
 # on memory settings; a block holds _BOOT_BLOCK x n int64 indices
 _BOOT_BLOCK = 32
+# above this many model coefficients the Fisher-information solve uses conjugate gradients
+_DENSE_FISHER_MAX = 1024
 
 
 # --------------------------------------------------------------------------- classifiers
@@ -206,7 +208,7 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
         n1 = int(y[train].sum())
         ell[test] = logit[test] - np.log(n1 / (len(train) - n1))
         if fit_cov is not None:
-            fit_cov += _logistic_end_cov(est, x[train], x[test], y[test]) / cv
+            fit_cov += _logistic_end_cov(est, len(train), x[test], y[test]) / cv
     if unconverged:
         warnings.warn(
             f"classifier {_classifier_name(classifier)!r} did not converge on {unconverged} of {cv} folds; "
@@ -221,28 +223,36 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
     return _CrossFit(logit=logit, ell=ell, n_real=len(real), fold=fold, fit_cov=fit_cov)
 
 
-def _logistic_end_cov(est, x_train, x_test, y_test):
+def _logistic_end_cov(est, n_train: int, x_test, y_test):
     """Fit-error covariance of (mean_real ell, -mean_generated ell) for one fold's logistic pipeline.
 
     ell = theta^T phi(x) - offset is linear in the coefficients, so the fit error of a mean of ell
     over rows is g^T (theta_hat - theta) with g the mean feature vector of those rows, and
     Cov(theta_hat) ~ (Phi^T W Phi + I / C)^-1, W = D (1 - D) (inverse Fisher information of the
-    penalised logistic likelihood). Solved by conjugate gradients with Hessian-vector products, so
-    memory and time stay O(n p) for any number of features p.
+    penalised logistic likelihood on the training rows). The information sum over the training rows
+    is estimated from the held-out rows, scaled by n_train / n_test: same distribution, and their
+    features are needed for g anyway, so the cost is one pass over the fold. Dense Cholesky solve for
+    up to _DENSE_FISHER_MAX features, conjugate gradients (O(n p) memory) above.
     """
-    from scipy.sparse.linalg import LinearOperator, cg
+    import scipy.linalg
 
     pre, clf = est[:-1], est[-1]
-    phi = np.hstack([np.ones((len(x_train), 1)), pre.transform(x_train)])
+    phi = np.hstack([np.ones((len(x_test), 1)), pre.transform(x_test)])
     prob = 1.0 / (1.0 + np.exp(-(phi[:, 1:] @ clf.coef_[0] + clf.intercept_[0])))
-    w = prob * (1.0 - prob)
+    w = prob * (1.0 - prob) * (n_train / len(x_test))
     ridge = np.full(phi.shape[1], 1.0 / clf.C)
     ridge[0] = 0.0  # scikit-learn does not penalise the intercept
-    op = LinearOperator((phi.shape[1],) * 2, matvec=lambda v: phi.T @ (w * (phi @ v)) + ridge * v,
-                        dtype=np.float64)
-    phi_test = np.hstack([np.ones((len(x_test), 1)), pre.transform(x_test)])
-    g = np.stack([phi_test[y_test == 1].mean(axis=0), -phi_test[y_test == 0].mean(axis=0)])
-    sol = np.stack([cg(op, gi, rtol=1e-8, atol=0.0, maxiter=max(100, 10 * len(gi)))[0] for gi in g])
+    g = np.stack([phi[y_test == 1].mean(axis=0), -phi[y_test == 0].mean(axis=0)])
+    if phi.shape[1] <= _DENSE_FISHER_MAX:
+        info = phi.T @ (w[:, None] * phi)
+        info[np.diag_indices_from(info)] += ridge
+        sol = scipy.linalg.cho_solve(scipy.linalg.cho_factor(info), g.T).T
+    else:
+        from scipy.sparse.linalg import LinearOperator, cg
+
+        op = LinearOperator((phi.shape[1],) * 2, matvec=lambda v: phi.T @ (w * (phi @ v)) + ridge * v,
+                            dtype=np.float64)
+        sol = np.stack([cg(op, gi, rtol=1e-8, atol=0.0, maxiter=max(100, 10 * len(gi)))[0] for gi in g])
     return g @ sol.T
 
 
@@ -275,9 +285,9 @@ def _bootstrap_means(terms, n_bootstrap: int, rng: np.random.Generator):
     out = np.empty((n_bootstrap, terms.shape[0]))
     for start in range(0, n_bootstrap, _BOOT_BLOCK):
         stop = min(start + _BOOT_BLOCK, n_bootstrap)
-        idx = rng.integers(0, n, size=(stop - start, n))
+        idx = rng.integers(0, n, size=(stop - start, n), dtype=np.int32 if n < 2**31 else np.int64)
         # resample counts instead of gathering rows: one matrix product covers every pi at once
-        flat = (idx + n * np.arange(stop - start)[:, None]).ravel()
+        flat = (idx + n * np.arange(stop - start, dtype=np.int64)[:, None]).ravel()
         counts = np.bincount(flat, minlength=(stop - start) * n).reshape(stop - start, n)
         out[start:stop] = counts.astype(np.float64) @ terms.T / n
     return out

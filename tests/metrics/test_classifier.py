@@ -96,6 +96,19 @@ def test_kl_and_reverse_kl_coverage_over_seeds(kind, d):
     assert np.mean(inside, axis=0).min() >= 0.7
 
 
+def test_fit_error_covariance_dense_and_conjugate_gradient_routes_agree(monkeypatch):
+    import metrics.classifier as module
+
+    real, generated, _ = _gaussians("scale", 5, 1500, seed=12)
+    dense = _cross_fit(real, generated, "quadratic", 3, np.random.default_rng(1), with_fit_cov=True).fit_cov
+    monkeypatch.setattr(module, "_DENSE_FISHER_MAX", 0)
+    iterative = _cross_fit(real, generated, "quadratic", 3, np.random.default_rng(1), with_fit_cov=True).fit_cov
+    assert iterative == pytest.approx(dense, rel=1e-6)
+    # a covariance: symmetric positive definite, and of the order of (number of coefficients) / n
+    assert dense[0, 1] == pytest.approx(dense[1, 0], rel=1e-12) and np.all(np.linalg.eigvalsh(dense) > 0)
+    assert 0.1 * 11 / 3000 < dense[0, 0] < 10 * 11 / 3000
+
+
 def test_prior_correction_with_unequal_sizes():
     # 4x more real than generated rows: without log(n_real / n_generated) the KL would be off by log 4
     real, generated, args = _gaussians("shift", 2, 8000, seed=11, n_generated=2000)
