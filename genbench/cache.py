@@ -34,6 +34,15 @@ def cache_root() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "genbench"
 
 
+def file_sha256(path) -> str:
+    """SHA-256 of a file's bytes, read in blocks (weights files and sample files can be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def make_key(**parts) -> str:
     """SHA-256 of the canonical JSON of ``parts`` (sorted keys): the entry's address."""
     blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), default=str).encode()

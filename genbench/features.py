@@ -7,7 +7,6 @@ probabilities when the extractor gives them, and the model's reported test log-p
 
 from __future__ import annotations
 
-import hashlib
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 from metrics import GaussianStats
 from metrics._checks import check_int
 
-from .cache import FeatureCache, make_key
+from .cache import FeatureCache, file_sha256, make_key
 from .errors import SampleError
 from .samples import SampleSet, open_samples
 
@@ -89,14 +88,6 @@ def _stats_file(path: Path) -> bool:
     except Exception:
         return False  # the sample loader reports the corrupt file
     return {"mu", "sigma"} <= names
-
-
-def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _build_extractor(name: str, weights, seed: int):
@@ -215,7 +206,7 @@ def load_features(path, *, name: str | None = None, extractor: str = "identity",
             stats = GaussianStats.load(path)
         except Exception as exc:
             raise SampleError(f"{path}: cannot read saved statistics ({type(exc).__name__}: {exc}).") from None
-        return FeatureSet(name=label, path=str(path), stats=stats, extractor=extractor, input_hash=_hash_file(path),
+        return FeatureSet(name=label, path=str(path), stats=stats, extractor=extractor, input_hash=file_sha256(path),
                           notes=[f"saved statistics (mu, sigma) of dimension {stats.dim}; no features or samples"])
 
     s = open_samples(path, skip_bad=skip_bad)

@@ -15,7 +15,6 @@ in ``$GENBENCH_WEIGHTS_DIR``, and in torch hub's checkpoints folder
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 from metrics.errors import InputError
 
 from . import Extractor, extractor
+from ..cache import file_sha256
 from ._torch import empty_module
 
 WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
@@ -274,14 +274,6 @@ def find_weights(weights=None) -> Path:
     )
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_net(path: Path):
     """The network with the state dict at ``path`` loaded; keys must match exactly."""
     import torch
@@ -354,7 +346,7 @@ class InceptionFID(Extractor):
         self.mode = mode
         path = find_weights(weights)
         self.weights_path = path
-        self.weights_sha256 = _sha256(path)
+        self.weights_sha256 = file_sha256(path)
         if not self.weights_sha256.startswith(WEIGHTS_SHA256_PREFIX):
             warnings.warn(
                 f"{path}: SHA-256 {self.weights_sha256[:16]}... does not start with {WEIGHTS_SHA256_PREFIX}: these "
