@@ -290,9 +290,18 @@ def _vendi(x: np.ndarray, name: str) -> float:
     if len(zero):
         raise InputError(f"`{name}` row {zero[0]} is all zeros; the cosine kernel of the Vendi score "
                          "needs a direction for every sample. Drop or perturb such rows.")
-    xh = x / norms[:, None]
-    gram = xh.T @ xh if x.shape[1] <= len(x) else xh @ xh.T
-    mu = np.linalg.eigvalsh(gram / len(x))
+    m, d = x.shape
+    if d <= m:
+        # d x d second-moment matrix of the normalised rows, accumulated in row chunks (float64)
+        gram = np.zeros((d, d))
+        step = max(1, (1 << 22) // d)
+        for s in range(0, m, step):
+            xh = x[s:s + step] / norms[s:s + step, None]
+            gram += xh.T @ xh
+    else:
+        xh = x / norms[:, None]
+        gram = xh @ xh.T
+    mu = np.linalg.eigvalsh(gram / m)
     mu = mu[mu > 0]
     return float(np.exp(-np.sum(mu * np.log(mu))))
 
