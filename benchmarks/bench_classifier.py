@@ -77,7 +77,8 @@ def main(argv=None):
     s_spec, _ = best_of(lambda: metrics.divergence_spectrum(real, generated), reps)
     s_one, one = best_of(lambda: metrics.adversarial_divergence(real, generated, pi=0.5), reps)
     s_kl, _ = best_of(lambda: metrics.adversarial_divergence(real, generated, pi=0.0), reps)
-    s_naive, _ = best_of(lambda: [metrics.adversarial_divergence(real, generated, pi=p) for p in np.linspace(0, 1, 11)], 1)
+    s_naive, _ = best_of(
+        lambda: [metrics.adversarial_divergence(real, generated, pi=p) for p in np.linspace(0, 1, 11)], 1)
     print(f"{'what':<48} {'seconds':>9} {'ratio':>7}")
     print(f"{'adversarial_divergence(pi=0.5)':<48} {s_one:>9.2f} {1.0:>7.2f}")
     print(f"{'adversarial_divergence(pi=0) (KL, + fit-error CI)':<48} {s_kl:>9.2f} {s_kl / s_one:>7.2f}")

@@ -72,7 +72,7 @@ DEFAULT_PIS = tuple(float(v) for v in np.round(np.linspace(0.0, 1.0, 11), 12))
 # the built-ins "quadratic", "logistic" and "gbdt" return exact logits and never hit it
 _PROBA_FLOOR = 1e-15
 # bootstrap replicates are drawn in fixed blocks so the random stream (and the CI) does not depend
-# on memory settings; a block holds _BOOT_BLOCK x n int64 indices
+# on memory settings; a block holds _BOOT_BLOCK x n int32 indices
 _BOOT_BLOCK = 32
 # above this many model coefficients the Fisher-information solve uses conjugate gradients
 _DENSE_FISHER_MAX = 1024
@@ -195,8 +195,8 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
     ell = np.empty(len(x))
     fold = np.empty(len(x), dtype=np.int64)
     unconverged = 0
-    fit_cov = (np.zeros((2, 2)) if with_fit_cov and isinstance(classifier, str) and classifier in ("quadratic", "logistic")
-               else None)
+    logistic = isinstance(classifier, str) and classifier in ("quadratic", "logistic")
+    fit_cov = np.zeros((2, 2)) if with_fit_cov and logistic else None
     for k, (train, test) in enumerate(folds.split(x, y)):
         est, exact = _make_estimator(classifier, int(seeds[k + 1]))
         with warnings.catch_warnings(record=True) as caught:
@@ -421,6 +421,8 @@ def adversarial_divergence(real, generated, *, pi=0.5, classifier="quadratic", c
     Huszar, "How (not) to train your generative model: scheduled sampling, likelihood, adversary?",
     arXiv:1511.05101, 2015. Sugiyama, Suzuki & Kanamori, "Density ratio estimation in machine
     learning", 2012. Lopez-Paz & Oquab, "Revisiting classifier two-sample tests", ICLR 2017.
+    Chernozhukov et al., "Double/debiased machine learning for treatment and structural
+    parameters", Econometrics Journal 2018 (cross-fitting with orthogonal scores).
 
     Examples
     --------
@@ -510,7 +512,8 @@ class DivergenceSpectrum:
         """One :class:`MetricResult` per pi (``metric="adversarial_divergence"``)."""
         out = []
         for p, d, lo, hi in zip(self.pis, self.d_pi, self.ci_low, self.ci_high):
-            ci = None if lo is None else ConfidenceInterval(lo, hi, self.level, "bootstrap-percentile over held-out rows")
+            ci = None if lo is None else ConfidenceInterval(lo, hi, self.level,
+                                                            "bootstrap-percentile over held-out rows")
             out.append(MetricResult("adversarial_divergence", d, higher_is_better=False, ci=ci, n=self.n,
                                     extras={"pi": p, "js_pi": p * (1 - p) * d, "classifier": self.classifier}))
         return tuple(out)
@@ -588,7 +591,7 @@ def _spectrum_object(est: _Estimate, level, classifier, cv) -> DivergenceSpectru
 
 @metric("c2st", needs="features", higher_is_better=False, group="classifier")
 def c2st(real, generated, *, classifier="quadratic", cv=2, n_permutations=0, seed=0) -> MetricResult:
-    """Classifier two-sample test: cross-fitted held-out accuracy with an exact binomial p-value (Lopez-Paz & Oquab 2017).
+    """Classifier two-sample test: held-out accuracy and an exact binomial p-value (Lopez-Paz & Oquab 2017).
 
     Parameters
     ----------

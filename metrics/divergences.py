@@ -41,11 +41,10 @@ the docstring of :func:`gaussian_d_pi`).
 
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 import scipy.linalg
-from scipy import special, stats
+from scipy import stats
 
 from ._checks import check_int, check_seed
 from .errors import InputError
