@@ -150,7 +150,8 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
     t0 = time.perf_counter()
     df = genbench.score(str(root / "reference"), {m: str(root / m) for m in models}, metrics=names,
                         features="digits", seed=seed,
-                        significance="none" if quick else [m for m in names if m == "log_likelihood"])
+                        significance="none" if quick else [m for m in names if m == "log_likelihood"],
+                        options={"kid": {"subset_size": n_ref // 2}} if "kid" in names else None)
     tested = [m for m in ("log_likelihood", "fid", "inception_score") if m in names]
     if tested:
         from .mixture import _merge_comparisons
