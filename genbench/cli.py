@@ -263,12 +263,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    warnings.showwarning = _show_warning
     if argv[:1] == ["demo"]:
         from .demo import main as demo_main
 
         return demo_main(argv[1:])
     args = build_parser().parse_args(argv)
-    warnings.showwarning = _show_warning
     try:
         return args.func(args)
     except InputError as exc:
