@@ -56,6 +56,11 @@ class MetricResult:
     extras : dict
         Metric-specific details (bandwidth used, subset spread, null-distribution summary ...).
         Values should be JSON-friendly (numbers, strings, lists, dicts).
+    bound : {None, "lower", "upper"}
+        ``None`` when ``value`` is an estimate of the metric; ``"lower"`` (``"upper"``) when the
+        estimator can only bound it from below (above), e.g. a classifier-estimated KL whose
+        log-ratios saturate where one distribution has mass the other lacks. Leaderboards show
+        such a value as "> value" and never rank it as a confident number.
     """
 
     metric: str
@@ -65,6 +70,11 @@ class MetricResult:
     pvalue: float | None = None
     n: tuple[int, ...] = ()
     extras: dict = field(default_factory=dict)
+    bound: str | None = None
+
+    def __post_init__(self):
+        if self.bound not in (None, "lower", "upper"):
+            raise ValueError(f"`bound` must be None, 'lower' or 'upper'; got {self.bound!r}.")
 
     def __float__(self) -> float:
         return float(self.value)
