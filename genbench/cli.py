@@ -58,23 +58,25 @@ def cmd_extractors(args) -> int:
     return 0
 
 
-def render(df, fmt: str) -> None:
-    """Write a results DataFrame to stdout as a table, JSON records or CSV."""
-    from .runner import results_records
+def render(rows, fmt: str) -> None:
+    """Write result rows to stdout as a table, JSON records or CSV."""
+    from .results import rows_to_frame
 
     if fmt == "json":
-        # results_records keeps full float precision (to_json rounds to 10 digits); NaN becomes null
-        sys.stdout.write(json.dumps(results_records(df), indent=2) + "\n")
+        # the rows' own JSON form keeps full float precision; NaN becomes null
+        sys.stdout.write(json.dumps([r.to_json() for r in rows], indent=2) + "\n")
         return
+    df = rows_to_frame(rows)
     if fmt == "csv":
-        df.to_csv(sys.stdout, index=False)
+        df.assign(n=[" ".join(map(str, n)) for n in df["n"]], extras=[json.dumps(e) for e in df["extras"]]).to_csv(
+            sys.stdout, index=False)
         return
     table = Table()
     for col in ("model", "metric", "value", "95% CI", "p-value", "n", "status", "error"):
         table.add_column(col, overflow="fold")
     for r in df.itertuples():
         ci = "" if math.isnan(r.ci_low) else f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
-        cells = (r.model, r.metric, _fmt(r.value), ci, _fmt(r.pvalue), ", ".join(map(str, json.loads(r.n))),
+        cells = (r.model, r.metric, _fmt(r.value), ci, _fmt(r.pvalue), ", ".join(map(str, r.n)),
                  r.status, r.error)
         table.add_row(*map(escape, cells))
     Console(file=sys.stdout, width=max(120, Console().width)).print(table)
@@ -110,86 +112,70 @@ def parse_options(items) -> dict:
 
 
 def cmd_score(args) -> int:
-    from .runner import check_writable, score, write_results
+    from .runner import check_writable, score_run, write_results
 
     if args.out:
         check_writable(args.out)  # before the slow part
-    df = score(
+    run = score_run(
         args.reference, args.models, metrics=args.metrics, features=args.features, seed=args.seed,
         skip_bad=args.skip_bad, cache=not args.no_cache, weights=args.weights, batch_size=args.batch_size,
-        significance=args.significance, n_permutations=args.permutations, options=parse_options(args.option),
-        progress=not args.quiet,
+        significance=args.significance, options=parse_options(args.option), progress=not args.quiet,
     )
     if args.out:
-        write_results(df, args.out)
-        stderr.print(f"wrote {len(df)} results to {args.out}", highlight=False)
-    render(df, args.format)
-    return _report_failures(df)
+        write_results(run.result_set(), args.out)
+        stderr.print(f"wrote {len(run.rows)} results to {args.out} ({len(run.comparisons)} comparisons beside it)",
+                     highlight=False)
+    render(run.rows, args.format)
+    return _report_failures(run.results)
 
 
 def _render_board(board, fmt: str) -> None:
+    """A leaderboard to stdout: a terminal table, Markdown, the report's JSON or the wide CSV."""
+    from .report import dumps
+
     if fmt == "markdown":
         sys.stdout.write(board.to_markdown())
-        return
-    if fmt == "csv":
+    elif fmt == "csv":
         sys.stdout.write(board.to_csv())
-        return
-    if fmt == "json":
-        table = board.table()
-        out = {
-            "sort": board.sort,
-            "models": [
-                {"model": model, **{metric: {f: _json_value(table.loc[model, (metric, f)])
-                                             for f in ("value", "ci_low", "ci_high", "rank", "status")}
-                                    for metric in board.metrics}}
-                for model in board.models
-            ],
-            "rank_agreement": [{k: _json_value(v) for k, v in rec.items()}
-                               for rec in board.rank_agreement().to_dict(orient="records")],
-            "disagreements": [{k: _json_value(v) for k, v in rec.items()}
-                              for rec in board.disagreements().to_dict(orient="records")],
-        }
-        sys.stdout.write(json.dumps(out, indent=2) + "\n")
-        return
-    table = Table(title=f"ranked by {board.sort}")
-    table.add_column("rank", justify="right")
-    table.add_column("model")
-    for metric in board.metrics:
-        table.add_column(f"{metric} {'↑' if board.higher_is_better(metric) else '↓'}", overflow="fold")
-    for cells in board.display_rows():
-        table.add_row(*map(escape, cells))
-    console = Console(file=sys.stdout, width=max(120, Console().width))
-    console.print(table)
-    sentences = board.disagreement_sentences()
-    if board.likelihood_metrics and board.quality_metrics:
-        console.print("Likelihood vs sample quality:", style="bold", highlight=False, markup=False)
-        ag = board.rank_agreement()
-        for r in ag[ag["likelihood_vs_quality"]].itertuples():
-            console.print(f"  {r.metric_a} vs {r.metric_b}: Kendall tau {_fmt(r.kendall_tau, 3) or 'n/a'}, "
-                          f"Spearman rho {_fmt(r.spearman_rho, 3) or 'n/a'} over {r.n_models} models", highlight=False,
-                          markup=False)
-        for s in sentences:
-            console.print(f"  - {s}", highlight=False, markup=False)
+    elif fmt == "json":
+        sys.stdout.write(dumps(board.report()))
+    else:
+        board.report().print(Console(file=sys.stdout, width=max(120, Console().width), highlight=False))
 
 
-def _json_value(v):
-    if hasattr(v, "item"):
-        v = v.item()
-    return None if isinstance(v, float) and math.isnan(v) else v
+def _slug(label: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", label).strip("-")[:60] or "group"
 
 
 def cmd_leaderboard(args) -> int:
-    from .leaderboard import Leaderboard
-    from .publish import check_target, publish
     from pathlib import Path
+
+    from .leaderboard import Leaderboard, split_results
+    from .publish import check_target, publish
+    from .results import load_results
 
     if args.publish:
         check_target(Path(args.publish).absolute())
-    board = Leaderboard(args.results, sort=args.sort, title=args.title)
-    _render_board(board, args.format)
-    if args.publish:
-        out = publish(board, args.publish)
-        stderr.print(f"published {out}", highlight=False)
+    loaded = load_results(args.results)
+    if not args.split:
+        boards = [(None, Leaderboard(loaded, sort=args.sort, title=args.title))]
+    else:
+        groups = split_results(loaded)
+        boards = []
+        for i, (label, part) in enumerate(groups.items(), 1):
+            title = args.title if len(groups) == 1 else f"{args.title} ({label.split(':')[0]})"
+            boards.append((f"group-{i}-{_slug(label.split(':')[0])}" if len(groups) > 1 else None,
+                           Leaderboard(part, sort=args.sort, title=title)))
+    for sub, board in boards:
+        _render_board(board, args.format)
+        if args.publish:
+            target = Path(args.publish) if sub is None else Path(args.publish) / sub
+            if sub is not None:
+                target.parent.mkdir(exist_ok=True)
+            out = publish(board, target)
+            stderr.print(f"published {out}", highlight=False)
     return 0
 
 
@@ -231,11 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", help="weights file for the feature extractor")
     p.add_argument("--batch-size", type=int, default=64, help="feature-extraction batch size (default: 64)")
     p.add_argument("--significance", default="auto",
-                   help="metrics tested pairwise between models: auto (log-prob metrics only: cheap), all, none, or "
-                        "comma-separated names; each generated-set metric named costs 2 x PERMUTATIONS metric "
-                        "calls per pair of models (default: auto)")
-    p.add_argument("--permutations", type=int, default=199,
-                   help="permutations per pair of models for the significance tests (default: 199)")
+                   help="metrics compared pairwise between models (p-values adjusted for multiplicity): auto, all, "
+                        "none, or comma-separated names (default: auto; see genbench.significance)")
     p.add_argument("--option", action="append", metavar="METRIC.OPTION=VALUE",
                    help="an option for one metric, e.g. kid.subset_size=500 or c2st.classifier=mlp (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
@@ -248,6 +231,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sort", help="metric to rank by (default: the first likelihood metric, else the first metric)")
     p.add_argument("--title", default="Leaderboard", help="heading of the published tables")
     p.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table", help="output format")
+    p.add_argument("--split", action="store_true",
+                   help="results from different references/extractors: one board per group (published into "
+                        "DIR/group-N-REFERENCE/) instead of an error")
     p.set_defaults(func=cmd_leaderboard)
 
     # listed here for `genbench --help`; main() hands its arguments to the demo's own parser

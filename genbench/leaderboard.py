@@ -1,13 +1,19 @@
-"""Leaderboards from long results: ranks per metric, rank agreement, and where likelihood and sample
-quality disagree.
+"""Leaderboards from long results: ranks, statistical ties, rank agreement, and the significant
+findings where likelihood and sample quality disagree. Analysis only: :mod:`genbench.report`
+renders it, :mod:`genbench.plots` draws it, :mod:`genbench.publish` writes it.
 
-A :class:`Leaderboard` is built from the long table :func:`genbench.score` returns (or from
-``results.jsonl`` files). Every metric is ranked in its own direction; a model without a value for a
-metric (``n/a`` or ``failed``) gets no rank there, and nothing is ever averaged across metrics, so a
-missing value can never be silently filled in. The section that matters (Huszar 2015) is
-"Likelihood vs sample quality": rank correlations between each likelihood metric and each
-sample-quality metric, and the pairs of models they order oppositely, with the paired tests'
-p-values when the run recorded them (:mod:`genbench.significance`).
+A :class:`Leaderboard` takes result rows (:class:`~genbench.results.ResultRow`) and, as its own
+table, the pairwise comparisons (:class:`~genbench.results.Comparison`) of a scoring run. Every
+metric is ranked in its own direction; a model without a value (``n/a``, ``failed``) or with a value
+that only bounds the metric (``bound``) gets no rank there, and nothing is averaged across metrics.
+Models whose adjusted p-values do not separate them form one rank group (a statistical tie). The
+likelihood-vs-quality analysis (Huszar 2015) keeps only *findings*: pairs of models that a likelihood
+metric and a sample-quality metric order oppositely with both differences significant after the
+multiplicity adjustment.
+
+Results computed against different references or with different extractors are never ranked in one
+column: the constructor raises :class:`MixedResultsError` naming the groups; :func:`split_results`
+gives one :class:`~genbench.results.ResultSet` per group.
 
 Examples
 --------
@@ -21,19 +27,18 @@ Examples
 >>> lb = Leaderboard(pd.DataFrame(rows))
 >>> lb.ranks().loc["a"].tolist()
 [1.0, 2.0]
->>> lb.disagreements()[["better_likelihood", "better_quality"]].values.tolist()
-[['a', 'b']]
+>>> lb.disagreements()[["better_likelihood", "better_quality", "significant"]].values.tolist()
+[['a', 'b', False]]
 """
 
 from __future__ import annotations
 
 import difflib
-import html
-import io
+import functools
 import itertools
-import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,178 +46,304 @@ import scipy.stats
 
 from metrics import InputError
 
-from .runner import normalize_results, read_results, results_records
+from .results import (Comparison, ResultRow, ResultSet, comparisons_to_frame, frame_to_comparisons, frame_to_rows,
+                      load_results, rows_to_frame)
 
 LIKELIHOOD_GROUP = "likelihood"
 
 
-def fmt_value(x, digits: int = 4) -> str:
-    """A number with ``digits`` significant digits; ``""`` for NaN/None.
+def _once(method):
+    """Cache a no-argument method's result on the instance (a board never changes after it is built)."""
+    name = f"_cached_{method.__name__}"
 
-    Examples
-    --------
-    >>> fmt_value(3.14159), fmt_value(123456.0), fmt_value(float("nan"))
-    ('3.142', '1.235e+05', '')
+    @functools.wraps(method)
+    def wrapper(self):
+        if name not in self.__dict__:
+            self.__dict__[name] = method(self)
+        return self.__dict__[name]
+
+    return wrapper
+
+
+class MixedResultsError(InputError):
+    """Results from different references or extractors were given to one leaderboard."""
+
+
+def _group_key(row: ResultRow) -> tuple[str, str, str]:
+    return (row.reference_hash, row.reference, row.extractor)
+
+
+def _group_label(key, models) -> str:
+    ref_hash, ref, extractor = key
+    ref_text = (ref or "reference") + (f" ({ref_hash[:8]})" if ref_hash else "")
+    shown = ", ".join(models[:4]) + (f" and {len(models) - 4} more" if len(models) > 4 else "")
+    return f"reference {ref_text} with extractor {extractor or 'unknown'}: {shown}"
+
+
+def split_results(results: ResultSet) -> dict[str, ResultSet]:
+    """One :class:`ResultSet` per (reference, extractor), keyed by a readable label.
+
+    Comparisons go with the group holding both of their models.
     """
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return ""
-    x = float(x)
-    if x != 0 and (abs(x) >= 1e5 or abs(x) < 1e-3):
-        return f"{x:.{digits - 1}e}"
-    return f"{x:.{digits}g}"
+    groups: dict = {}
+    for r in results.rows:
+        groups.setdefault(_group_key(r), []).append(r)
+    out = {}
+    for key, rows in groups.items():
+        models = list(dict.fromkeys(r.model for r in rows))
+        names = set(models)
+        comps = tuple(c for c in results.comparisons if c.model_a in names and c.model_b in names)
+        out[_group_label(key, models)] = ResultSet(tuple(rows), comps)
+    return out
 
 
-def fmt_pvalue(p) -> str:
-    """``p < 0.001`` / ``p < 0.01`` / ``p = 0.034``; ``not tested`` when there is no p-value.
-
-    Examples
-    --------
-    >>> fmt_pvalue(0.0004), fmt_pvalue(0.005), fmt_pvalue(0.0312), fmt_pvalue(None)
-    ('p < 0.001', 'p < 0.01', 'p = 0.031', 'not tested')
-    """
-    if p is None or (isinstance(p, float) and math.isnan(p)):
-        return "not tested"
-    if p < 0.001:
-        return "p < 0.001"
-    if p < 0.01:
-        return "p < 0.01"
-    return f"p = {p:.2g}" if p < 0.1 else f"p = {p:.2f}"
+def _as_result_set(results, comparisons) -> ResultSet:
+    if hasattr(results, "rows") and hasattr(results, "comparisons"):  # ScoreRun or ResultSet
+        rows, comps = tuple(results.rows), tuple(results.comparisons)
+    elif isinstance(results, pd.DataFrame):
+        rows, comps = tuple(frame_to_rows(results)), ()
+    elif isinstance(results, (list, tuple)) and results and all(isinstance(r, ResultRow) for r in results):
+        rows, comps = tuple(results), ()
+    elif isinstance(results, (list, tuple)) and results and all(isinstance(r, pd.DataFrame) for r in results):
+        rows, comps = tuple(frame_to_rows(pd.concat(results, ignore_index=True))), ()
+    elif isinstance(results, (str, Path)) or (isinstance(results, (list, tuple)) and results
+                                              and all(isinstance(r, (str, Path)) for r in results)):
+        loaded = load_results(results)
+        rows, comps = loaded.rows, loaded.comparisons
+    else:
+        raise InputError("`results` must be a ScoreRun, a ResultSet, a long results DataFrame, a list of ResultRow, "
+                         f"or results.jsonl path(s); got {type(results).__name__}.")
+    if comparisons is not None:
+        comps = tuple(frame_to_comparisons(comparisons) if isinstance(comparisons, pd.DataFrame) else comparisons)
+        if not all(isinstance(c, Comparison) for c in comps):
+            raise InputError("`comparisons` must be a list of genbench.results.Comparison or their DataFrame.")
+    return ResultSet(rows, comps)
 
 
 class Leaderboard:
-    """Models x metrics, ranked per metric, with the likelihood-vs-sample-quality analysis.
+    """Models x metrics, ranked per metric with statistical ties, and the likelihood-vs-quality findings.
 
     Parameters
     ----------
-    results : pandas.DataFrame, str, Path, or a list of them
-        Long results (:data:`genbench.runner.COLUMNS`; older schemas are upgraded), or paths to
-        ``results.jsonl`` files. Several are concatenated; the same (model, metric) twice is an error.
+    results : ScoreRun, ResultSet, DataFrame, list of ResultRow, or path(s) to ``results.jsonl``
+        The rows (and, for a run, result set or files, their comparisons).
+    comparisons : list of Comparison or DataFrame, optional
+        The pairwise comparisons; overrides the ones carried by ``results``.
     sort : str, optional
         Metric the rows are ordered by (best first). Default: the first likelihood metric, else the
         first metric.
     alpha : float
-        Significance level used to call a disagreement significant.
+        Level at which an adjusted p-value separates two models.
     title : str
-        Heading of the published tables.
+        Heading of the rendered tables.
 
     Raises
     ------
     InputError
-        Empty results, an unknown ``sort`` metric (with suggestions), a bad ``alpha``.
+        Empty results, the same (model, metric) twice, an unknown ``sort`` metric (with
+        suggestions), a bad ``alpha``.
+    MixedResultsError
+        Rows from more than one (reference, extractor); the message names the groups.
     """
 
-    def __init__(self, results, *, sort: str | None = None, alpha: float = 0.05, title: str = "Leaderboard"):
-        if isinstance(results, pd.DataFrame):
-            df = normalize_results(results)
-        elif isinstance(results, (list, tuple)) and results and all(isinstance(r, pd.DataFrame) for r in results):
-            df = normalize_results(pd.concat(results, ignore_index=True))
-        else:
-            df = read_results(results)
-        if df.empty:
+    def __init__(self, results, comparisons=None, *, sort: str | None = None, alpha: float = 0.05,
+                 title: str = "Leaderboard"):
+        data = _as_result_set(results, comparisons)
+        if not data.rows:
             raise InputError("`results` holds no rows; score some models first.")
-        if df.duplicated(["model", "metric"]).any():
-            first = df[df.duplicated(["model", "metric"], keep=False)].iloc[0]
-            raise InputError(
-                f"model {first['model']!r} has more than one {first['metric']!r} result; "
-                "give the models distinct names."
-            )
+        seen = set()
+        for r in data.rows:
+            if (r.model, r.metric) in seen:
+                raise InputError(f"model {r.model!r} has more than one {r.metric!r} result; "
+                                 "give the models distinct names.")
+            seen.add((r.model, r.metric))
+        groups = split_results(data)
+        if len(groups) > 1:
+            raise MixedResultsError(
+                f"these results were computed against {len(groups)} different references/extractors and cannot be "
+                "ranked in one column: " + "; ".join(groups) + ". Publish one board per group (`genbench "
+                "leaderboard --split`, or genbench.leaderboard.split_results), or rescore against one reference.")
         if not (isinstance(alpha, float) and 0.0 < alpha < 1.0):
             raise InputError(f"`alpha` must be a float in (0, 1); got {alpha!r}.")
-        self.results = df
+        self.rows = data.rows
+        self.comparisons = data.comparisons
+        self.results = rows_to_frame(self.rows)
         self.alpha = alpha
         self.title = title
-        self.metrics = list(dict.fromkeys(df["metric"]))
-        self._info = df.drop_duplicates("metric").set_index("metric")[["higher_is_better", "group"]]
+        self.metrics = list(dict.fromkeys(r.metric for r in self.rows))
+        first = {}
+        for r in self.rows:
+            first.setdefault(r.metric, r)
+        self._direction = {m: bool(first[m].higher_is_better) for m in self.metrics}
+        self._group = {m: first[m].group for m in self.metrics}
         if sort is None:
-            likelihood = self.likelihood_metrics
-            sort = likelihood[0] if likelihood else self.metrics[0]
+            sort = (self.likelihood_metrics or self.metrics)[0]
         elif sort not in self.metrics:
             close = difflib.get_close_matches(sort, self.metrics, n=3, cutoff=0.5)
             hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
             raise InputError(f"cannot sort by {sort!r}: not in these results.{hint} Available: {', '.join(self.metrics)}.")
         self.sort = sort
         self.models = self._ordered_models()
+        self._index = {m: i for i, m in enumerate(self.models)}
 
     # ---- structure ---------------------------------------------------------------------------
 
     @property
     def likelihood_metrics(self) -> list[str]:
         """Metrics of the ``likelihood`` group, in results order."""
-        return [m for m in self.metrics if self._info.loc[m, "group"] == LIKELIHOOD_GROUP]
+        return [m for m in self.metrics if self._group[m] == LIKELIHOOD_GROUP]
 
     @property
     def quality_metrics(self) -> list[str]:
         """Every other metric: measures of the generated samples."""
-        return [m for m in self.metrics if self._info.loc[m, "group"] != LIKELIHOOD_GROUP]
+        return [m for m in self.metrics if self._group[m] != LIKELIHOOD_GROUP]
 
     def higher_is_better(self, metric: str) -> bool:
-        return bool(self._info.loc[metric, "higher_is_better"])
+        """The metric's declared direction."""
+        return self._direction[metric]
 
-    def _wide(self, column: str) -> pd.DataFrame:
-        wide = self.results.pivot(index="model", columns="metric", values=column)
-        return wide.reindex(columns=self.metrics)
+    def group(self, metric: str) -> str:
+        """The metric's family (``likelihood``, ``kernel`` ...)."""
+        return self._group[metric]
 
+    def row(self, model: str, metric: str) -> ResultRow | None:
+        """The result row of one model and metric, or None."""
+        return self._rows_by_key.get((model, metric))
+
+    @functools.cached_property
+    def _rows_by_key(self) -> dict:
+        return {(r.model, r.metric): r for r in self.rows}
+
+    def _ordered_models(self) -> list[str]:
+        names = list(dict.fromkeys(r.model for r in self.rows))
+        sign = 1.0 if self.higher_is_better(self.sort) else -1.0
+        good = {r.model: sign * r.value for r in self.rows
+                if r.metric == self.sort and r.status == "ok" and r.bound is None}
+        return sorted(sorted(names), key=lambda m: (m not in good, -good.get(m, 0.0)))
+
+    @_once
     def values(self) -> pd.DataFrame:
         """Models x metrics of values; NaN where the metric is ``n/a`` or ``failed`` for a model."""
-        ok = self.results.assign(value=self.results["value"].where(self.results["status"] == "ok"))
-        wide = ok.pivot(index="model", columns="metric", values="value").reindex(columns=self.metrics)
-        return wide.reindex(getattr(self, "models", list(wide.index))).astype(float)
+        out = pd.DataFrame(np.nan, index=pd.Index(self.models, name="model"), columns=self.metrics)
+        for r in self.rows:
+            if r.status == "ok":
+                out.at[r.model, r.metric] = r.value
+        return out
 
-    def _goodness(self) -> pd.DataFrame:
-        """Values signed so that larger is always better."""
-        vals = self.values()
+    def _goodness(self, *, confident: bool = True) -> pd.DataFrame:
+        """Values signed so that larger is always better; bounds left out when ``confident``."""
+        vals = self.values().copy()
+        if confident:
+            for r in self.rows:
+                if r.bound is not None:
+                    vals.at[r.model, r.metric] = np.nan
         signs = np.array([1.0 if self.higher_is_better(m) else -1.0 for m in self.metrics])
         return vals * signs
 
     def ranks(self) -> pd.DataFrame:
-        """Models x metrics of ranks (1 = best) in each metric's own direction; ties share the best rank."""
+        """Models x metrics of ranks (1 = best) in each metric's own direction; ties share the best rank.
+
+        A value that only bounds the metric (``bound``) is not ranked.
+        """
         return self._goodness().rank(ascending=False, method="min")
 
-    def _ordered_models(self) -> list[str]:
-        names = sorted(self.results["model"].unique())
-        vals = self.results[(self.results["metric"] == self.sort) & (self.results["status"] == "ok")]
-        good = dict(zip(vals["model"], vals["value"] * (1 if self.higher_is_better(self.sort) else -1)))
-        return sorted(names, key=lambda m: (m not in good or math.isnan(good[m]), -good.get(m, 0.0), m))
+    # ---- comparisons -------------------------------------------------------------------------
 
-    def _cell(self, metric: str) -> pd.DataFrame:
-        return self.results[self.results["metric"] == metric].set_index("model").reindex(self.models)
+    @functools.cached_property
+    def _pmatrix(self) -> dict:
+        """metric -> (n x n) adjusted p-values (NaN: not compared) and (n x n) comparison objects."""
+        n = len(self.models)
+        out = {}
+        for c in self.comparisons:
+            if c.model_a not in self._index or c.model_b not in self._index or c.metric not in self._direction:
+                continue
+            if c.metric not in out:
+                out[c.metric] = (np.full((n, n), np.nan), {})
+            p = c.pvalue if c.pvalue_adjusted is None else c.pvalue_adjusted
+            i, j = self._index[c.model_a], self._index[c.model_b]
+            mat, objs = out[c.metric]
+            if c.status == "ok" and p is not None and math.isfinite(p):
+                mat[i, j] = mat[j, i] = p
+            objs[(i, j)] = c
+        return out
 
-    def _comparison(self, metric: str, model: str, other: str) -> dict:
-        row = self.results[(self.results["metric"] == metric) & (self.results["model"] == model)]
-        if row.empty:
-            return {}
-        return json.loads(row.iloc[0]["comparisons"]).get(other, {})
+    def comparison(self, metric: str, a: str, b: str) -> Comparison | None:
+        """The comparison of ``a`` and ``b`` on ``metric`` (either order), or None."""
+        entry = self._pmatrix.get(metric)
+        if entry is None or a not in self._index or b not in self._index:
+            return None
+        i, j = self._index[a], self._index[b]
+        return entry[1].get((i, j)) or entry[1].get((j, i))
+
+    def tested_metrics(self) -> list[str]:
+        """Metrics with at least one pairwise comparison."""
+        return [m for m in self.metrics if m in self._pmatrix]
+
+    def rank_groups(self) -> pd.DataFrame:
+        """Models x metrics of rank groups: 1 for the models statistically tied with the best, and so on.
+
+        Going down the ranking, a model joins the current group unless its adjusted p-value against
+        the group's leader is below ``alpha`` (a pair without a comparison counts as tied); then it
+        leads a new group. NaN for unranked models and for metrics without comparisons.
+        """
+        good = self._goodness()
+        out = pd.DataFrame(np.nan, index=good.index, columns=self.metrics)
+        for metric in self.tested_metrics():
+            col = good[metric].dropna().sort_values(ascending=False, kind="stable")
+            mat = self._pmatrix[metric][0]
+            group, leader = 0, None
+            for model, value in col.items():
+                i = self._index[model]
+                if leader is None or (mat[leader[0], i] < self.alpha and value < leader[1]):
+                    group, leader = group + 1, (i, value)
+                out.at[model, metric] = group
+        return out
 
     # ---- tables ------------------------------------------------------------------------------
 
     def table(self) -> pd.DataFrame:
-        """Models x (metric, field): ``value``, ``ci_low``, ``ci_high``, ``rank``, ``status``.
+        """Models x (metric, field): ``value``, ``ci_low``, ``ci_high``, ``rank``, ``group``, ``status``.
 
-        Rows are ordered by the ``sort`` metric, best first; models without a value for it come last.
+        Rows are ordered by the ``sort`` metric, best first; models without a value for it come
+        last. Use :meth:`style` for a formatted display in a notebook.
         """
-        ranks = self.ranks()
+        ranks, groups = self.ranks(), self.rank_groups()
+        nan = math.nan
         parts = {}
         for metric in self.metrics:
-            cell = self._cell(metric)
-            ok = cell["status"] == "ok"
+            cells = [self.row(m, metric) for m in self.models]
+            ok = [c is not None and c.status == "ok" for c in cells]
             parts[metric] = pd.DataFrame({
-                "value": cell["value"].where(ok),
-                "ci_low": cell["ci_low"].where(ok),
-                "ci_high": cell["ci_high"].where(ok),
-                "rank": ranks[metric].reindex(self.models),
-                "status": cell["status"].fillna("missing"),
-            })
+                "value": [c.value if k else nan for c, k in zip(cells, ok)],
+                "ci_low": [c.ci.low if k and c.ci else nan for c, k in zip(cells, ok)],
+                "ci_high": [c.ci.high if k and c.ci else nan for c, k in zip(cells, ok)],
+                "rank": ranks[metric].to_numpy(),
+                "group": groups[metric].to_numpy(),
+                "status": [c.status if c is not None else "missing" for c in cells],
+            }, index=self.models)
         out = pd.concat(parts, axis=1)
         out.index.name = "model"
         return out
+
+    def style(self):
+        """The values as a styled frame for notebooks: 4 significant digits, each metric's best group
+        in bold, direction arrows in the headers (a :class:`pandas.io.formats.style.Styler`)."""
+        values = self.values().rename(columns={m: f"{m} {self.arrow(m)}" for m in self.metrics})
+        groups = self.rank_groups().rename(columns={m: f"{m} {self.arrow(m)}" for m in self.metrics})
+        bold = groups.map(lambda g: "font-weight: bold" if g == 1 else "")
+        return (values.style.format("{:.4g}", na_rep="–").apply(lambda _: bold, axis=None)
+                .set_table_styles([{"selector": "td", "props": "text-align: right"}]))
+
+    def arrow(self, metric: str) -> str:
+        """``↑`` when higher is better, else ``↓``."""
+        return "↑" if self.higher_is_better(metric) else "↓"
 
     def rank_agreement(self) -> pd.DataFrame:
         """Kendall tau and Spearman rho between every pair of metric rankings.
 
         Correlations are of the direction-adjusted values, so +1 means the two metrics order the
-        models identically (best to worst) and -1 means exactly oppositely. Only models with a value
-        for both metrics count (``n_models``); with fewer than 3 the p-values mean little, and with
-        fewer than 2, or a constant column, the correlations are NaN.
+        models identically and -1 exactly oppositely. Only models with a value for both count
+        (``n_models``); with fewer than 2, or a constant column, the correlations are NaN.
 
         Returns
         -------
@@ -220,7 +351,7 @@ class Leaderboard:
             Columns ``metric_a, metric_b, likelihood_vs_quality, n_models, kendall_tau,
             kendall_pvalue, spearman_rho, spearman_pvalue``.
         """
-        good = self._goodness()
+        good = self._goodness(confident=False)
         likelihood = set(self.likelihood_metrics)
         rows = []
         for a, b in itertools.combinations(self.metrics, 2):
@@ -239,222 +370,144 @@ class Leaderboard:
         return pd.DataFrame(rows, columns=["metric_a", "metric_b", "likelihood_vs_quality", "n_models",
                                            "kendall_tau", "kendall_pvalue", "spearman_rho", "spearman_pvalue"])
 
+    @_once
     def disagreements(self) -> pd.DataFrame:
-        """Pairs of models that a likelihood metric and a sample-quality metric order oppositely.
+        """Every pair of models that a likelihood metric and a sample-quality metric order oppositely.
 
         Returns
         -------
         pandas.DataFrame
-            One row per (likelihood metric, quality metric, pair): ``better_likelihood`` (the model
-            the likelihood metric prefers), ``better_quality`` (the one the quality metric prefers),
-            each difference as *preferred minus other* in the metric's units
-            (``likelihood_diff``, ``quality_diff``), the paired tests' ``likelihood_pvalue`` /
-            ``quality_pvalue`` (NaN when not tested), and ``significant``: both p-values below
-            ``alpha``. Significant rows first. Ties are not disagreements.
+            One row per (likelihood metric, quality metric, pair): ``better_likelihood`` /
+            ``better_quality`` (the model each metric prefers), the differences as *preferred minus
+            other* in each metric's units (``likelihood_diff``, ``quality_diff``) with their
+            intervals (``*_ci_low``, ``*_ci_high``, NaN when the comparison gave none), the adjusted
+            p-values (``likelihood_pvalue``, ``quality_pvalue``; NaN when not compared), the effect
+            sizes (``likelihood_effect``, ``quality_effect``: the difference as a share of the
+            metric's range over the models) and ``significant`` (both adjusted p-values below
+            ``alpha``). Ties are not disagreements. Computed once per board, vectorised over pairs.
         """
-        good = self._goodness()
+        good = self._goodness(confident=False)
         vals = self.values()
-        rows = []
+        n = len(self.models)
+        iu, ju = np.triu_indices(n, k=1)
+        frames = []
+        models = np.array(self.models, dtype=object)
         for lm, qm in itertools.product(self.likelihood_metrics, self.quality_metrics):
-            for a, b in itertools.combinations(self.models, 2):
-                gl = good.loc[a, lm] - good.loc[b, lm]
-                gq = good.loc[a, qm] - good.loc[b, qm]
-                if not (np.isfinite(gl) and np.isfinite(gq)) or gl * gq >= 0:
-                    continue
-                wl, ll = (a, b) if gl > 0 else (b, a)  # winner/loser by likelihood
-                pl = self._comparison(lm, wl, ll).get("pvalue", math.nan)
-                pq = self._comparison(qm, ll, wl).get("pvalue", math.nan)
-                pl = math.nan if pl is None else float(pl)
-                pq = math.nan if pq is None else float(pq)
-                rows.append({
-                    "likelihood_metric": lm, "quality_metric": qm,
-                    "better_likelihood": wl, "better_quality": ll,
-                    "likelihood_diff": float(vals.loc[wl, lm] - vals.loc[ll, lm]), "likelihood_pvalue": pl,
-                    "quality_diff": float(vals.loc[ll, qm] - vals.loc[wl, qm]), "quality_pvalue": pq,
-                    "significant": bool(pl < self.alpha and pq < self.alpha),
-                })
+            gl, gq = good[lm].to_numpy(), good[qm].to_numpy()
+            dl, dq = gl[iu] - gl[ju], gq[iu] - gq[ju]
+            keep = np.isfinite(dl) & np.isfinite(dq) & (dl * dq < 0)
+            if not keep.any():
+                continue
+            i, j = iu[keep], ju[keep]
+            a_wins_l = dl[keep] > 0
+            wl = np.where(a_wins_l, i, j)  # preferred by the likelihood
+            wq = np.where(a_wins_l, j, i)  # preferred by the quality metric
+            vl, vq = vals[lm].to_numpy(), vals[qm].to_numpy()
+            pl = self._pmatrix[lm][0][i, j] if lm in self._pmatrix else np.full(len(i), np.nan)
+            pq = self._pmatrix[qm][0][i, j] if qm in self._pmatrix else np.full(len(i), np.nan)
+            frame = pd.DataFrame({
+                "likelihood_metric": lm, "quality_metric": qm,
+                "better_likelihood": models[wl], "better_quality": models[wq],
+                "likelihood_diff": vl[wl] - vl[wq], "quality_diff": vq[wq] - vq[wl],
+                "likelihood_pvalue": pl, "quality_pvalue": pq,
+                "likelihood_effect": np.abs(vl[wl] - vl[wq]) / _spread(vl),
+                "quality_effect": np.abs(vq[wq] - vq[wl]) / _spread(vq),
+            })
+            frame["significant"] = (frame["likelihood_pvalue"] < self.alpha) & (frame["quality_pvalue"] < self.alpha)
+            frames.append(frame)
         cols = ["likelihood_metric", "quality_metric", "better_likelihood", "better_quality", "likelihood_diff",
-                "likelihood_pvalue", "quality_diff", "quality_pvalue", "significant"]
-        out = pd.DataFrame(rows, columns=cols)
-        if len(out):
-            out = out.sort_values("significant", ascending=False, kind="stable").reset_index(drop=True)
-        return out
+                "likelihood_ci_low", "likelihood_ci_high", "likelihood_pvalue", "likelihood_effect", "quality_diff",
+                "quality_ci_low", "quality_ci_high", "quality_pvalue", "quality_effect", "significant"]
+        if not frames:
+            return pd.DataFrame({c: pd.Series(dtype=bool if c == "significant" else float) for c in cols})
+        out = pd.concat(frames, ignore_index=True)
+        for side, metric_col, first, second in (("likelihood", "likelihood_metric", "better_likelihood",
+                                                 "better_quality"),
+                                                ("quality", "quality_metric", "better_quality", "better_likelihood")):
+            lows, highs = np.full(len(out), np.nan), np.full(len(out), np.nan)
+            sig = np.flatnonzero(out[f"{side}_pvalue"].to_numpy() < self.alpha)
+            for k in sig:  # intervals only where they are shown: the significant side of a pair
+                c = self.comparison(out.at[k, metric_col], out.at[k, first], out.at[k, second])
+                if c is not None and c.ci is not None:
+                    low, high = (c.ci.low, c.ci.high) if c.model_a == out.at[k, first] else (-c.ci.high, -c.ci.low)
+                    lows[k], highs[k] = low, high
+            out[f"{side}_ci_low"], out[f"{side}_ci_high"] = lows, highs
+        return out[cols]
 
-    def disagreement_sentences(self) -> list[str]:
-        """Each disagreement as one plain sentence, e.g. ``a beats b on log_likelihood (p < 0.01)
-        while b beats a on fid (p = 0.03)``."""
-        return [
-            f"{r.better_likelihood} beats {r.better_quality} on {r.likelihood_metric} ({fmt_pvalue(r.likelihood_pvalue)})"
-            f" while {r.better_quality} beats {r.better_likelihood} on {r.quality_metric} ({fmt_pvalue(r.quality_pvalue)})"
-            + (" - both significant" if r.significant else "")
-            for r in self.disagreements().itertuples()
-        ]
+    def findings(self) -> pd.DataFrame:
+        """The disagreements with both differences significant after the multiplicity adjustment,
+        strongest first (by the smaller of the two effect sizes)."""
+        d = self.disagreements()
+        f = d[d["significant"]].copy()
+        f["_key"] = np.minimum(f["likelihood_effect"], f["quality_effect"])
+        return f.sort_values("_key", ascending=False, kind="stable").drop(columns="_key").reset_index(drop=True)
+
+    def disagreement_counts(self) -> dict:
+        """How the oppositely ordered pairs split: ``total``, ``significant`` (both sides),
+        ``one_side`` (only one side significant), ``not_significant`` (both compared, neither
+        significant) and ``not_compared`` (a side without a comparison)."""
+        d = self.disagreements()
+        pl, pq = d["likelihood_pvalue"].to_numpy(dtype=float), d["quality_pvalue"].to_numpy(dtype=float)
+        compared = np.isfinite(pl) & np.isfinite(pq)
+        sl, sq = pl < self.alpha, pq < self.alpha
+        return {"total": len(d), "significant": int((sl & sq).sum()),
+                "one_side": int((compared & (sl ^ sq)).sum()),
+                "not_significant": int((compared & ~sl & ~sq).sum()),
+                "not_compared": int((~compared).sum())}
 
     def notes(self) -> list[tuple[str, str, str, str]]:
         """(model, metric, status, message) for every row that is not ``ok``."""
-        bad = self.results[self.results["status"] != "ok"]
-        return [(r.model, r.metric, r.status, r.error) for r in bad.itertuples()]
+        return [(r.model, r.metric, r.status, r.error) for r in self.rows if r.status != "ok"]
 
-    # ---- rendering ---------------------------------------------------------------------------
+    def context(self) -> dict:
+        """What produced the numbers: reference, extractor, n per model, seeds, genbench version."""
+        from . import __version__
 
-    def _arrow(self, metric: str) -> str:
-        return "↑" if self.higher_is_better(metric) else "↓"
+        first = self.rows[0]
+        sizes = sorted({r.n[-1] for r in self.rows if r.status == "ok" and r.n})
+        ref_sizes = sorted({r.n[0] for r in self.rows if r.status == "ok" and len(r.n) == 2})
+        return {"reference": first.reference, "reference_hash": first.reference_hash, "extractor": first.extractor,
+                "n_per_model": sizes, "n_reference": ref_sizes,
+                "seeds": sorted({r.seed for r in self.rows if r.seed is not None}),
+                "genbench_version": __version__, "models": len(self.models), "metrics": len(self.metrics)}
 
-    def display_rows(self) -> list[list[str]]:
-        """Display rows: rank, model, then ``value [low, high] (rank)`` per metric."""
-        table = self.table()
-        rows = []
-        for model in self.models:
-            r = table.loc[model]
-            rank = r[(self.sort, "rank")]
-            cells = [("" if math.isnan(rank) else str(int(rank))), model]
-            for metric in self.metrics:
-                status = r[(metric, "status")]
-                if status != "ok":
-                    cells.append(status)
-                    continue
-                text = fmt_value(r[(metric, "value")])
-                if not math.isnan(r[(metric, "ci_low")]):
-                    text += f" [{fmt_value(r[(metric, 'ci_low')])}, {fmt_value(r[(metric, 'ci_high')])}]"
-                text += f" ({int(r[(metric, 'rank')])})"
-                cells.append(text)
-            rows.append(cells)
-        return rows
+    # ---- display -----------------------------------------------------------------------------
 
-    def _agreement_rows(self) -> list[list[str]]:
-        ag = self.rank_agreement()
-        ag = ag[ag["likelihood_vs_quality"]]
-        return [[r.metric_a if r.metric_a in self.likelihood_metrics else r.metric_b,
-                 r.metric_b if r.metric_a in self.likelihood_metrics else r.metric_a,
-                 str(r.n_models), fmt_value(r.kendall_tau, 3) or "n/a", fmt_value(r.spearman_rho, 3) or "n/a"]
-                for r in ag.itertuples()]
+    def report(self):
+        """The board as a :class:`genbench.report.Report` (one list of sections, every format)."""
+        from .report import build_report
 
-    def _legend(self) -> str:
-        direction = "higher is better" if self.higher_is_better(self.sort) else "lower is better"
-        return (f"Models ranked by `{self.sort}` ({direction}). Each cell: value [CI] (rank within that metric, "
-                "in its own direction: ↑ higher is better, ↓ lower is better). `n/a`: the metric does not apply "
-                "to the model; `failed`: see Notes. Missing values are never averaged or filled in.")
-
-    def _likelihood_intro(self) -> str | None:
-        if not self.likelihood_metrics:
-            return "No likelihood metric in these results, so likelihood and sample quality cannot be compared."
-        if not self.quality_metrics:
-            return "No sample-quality metric in these results, so likelihood and sample quality cannot be compared."
-        return None
+        return build_report(self)
 
     def to_markdown(self) -> str:
-        """The leaderboard as GitHub-flavoured Markdown (deterministic: no dates, no paths)."""
-        def md_row(cells):
-            return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+        """GitHub-flavoured Markdown (deterministic: no dates, no paths)."""
+        return self.report().to_markdown()
 
-        out = [f"# {self.title}", "", self._legend(), ""]
-        out.append(md_row(["rank", "model", *(f"{m} {self._arrow(m)}" for m in self.metrics)]))
-        out.append(md_row(["---:", "---", *("---" for _ in self.metrics)]))
-        out += [md_row(c) for c in self.display_rows()]
-        out += ["", "## Likelihood vs sample quality", ""]
-        intro = self._likelihood_intro()
-        if intro:
-            out.append(intro)
-        else:
-            out += ["Rank agreement between each likelihood metric and each sample-quality metric "
-                    "(+1: same order, -1: opposite order).", ""]
-            out.append(md_row(["likelihood metric", "quality metric", "models", "Kendall tau", "Spearman rho"]))
-            out.append(md_row(["---", "---", "---:", "---:", "---:"]))
-            out += [md_row(r) for r in self._agreement_rows()]
-            out += ["", "### Disagreements", ""]
-            sentences = self.disagreement_sentences()
-            if sentences:
-                out.append(f"Pairs of models ordered oppositely (paired tests; significant: both p < {self.alpha}):")
-                out.append("")
-                out += [f"- {s}" for s in sentences]
-            else:
-                out.append("None: every likelihood metric orders every pair of models like every quality metric.")
-        notes = self.notes()
-        if notes:
-            out += ["", "## Notes", ""]
-            out += [f"- `{metric}` on `{model}`: {status}: {msg}" for model, metric, status, msg in notes]
-        return "\n".join(out) + "\n"
-
-    def to_html(self) -> str:
-        """A standalone, styled HTML page (no external resources)."""
-        e = html.escape
-
-        def table(header, rows, numeric=()):
-            head = "".join(f"<th>{e(h)}</th>" for h in header)
-            body = "".join(
-                "<tr>" + "".join(f'<td class="{"num" if i in numeric else ""}">{e(c)}</td>' for i, c in enumerate(r))
-                + "</tr>" for r in rows)
-            return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-        parts = [f"<h1>{e(self.title)}</h1>", f"<p>{e(self._legend())}</p>",
-                 table(["rank", "model", *(f"{m} {self._arrow(m)}" for m in self.metrics)], self.display_rows(),
-                       numeric={0}),
-                 "<h2>Likelihood vs sample quality</h2>"]
-        intro = self._likelihood_intro()
-        if intro:
-            parts.append(f"<p>{e(intro)}</p>")
-        else:
-            parts.append("<p>Rank agreement between each likelihood metric and each sample-quality metric "
-                         "(+1: same order, -1: opposite order).</p>")
-            parts.append(table(["likelihood metric", "quality metric", "models", "Kendall tau", "Spearman rho"],
-                               self._agreement_rows(), numeric={2, 3, 4}))
-            parts.append("<h3>Disagreements</h3>")
-            sentences = self.disagreement_sentences()
-            if sentences:
-                parts.append("<ul>" + "".join(f'<li class="{"sig" if "significant" in s else ""}">{e(s)}</li>'
-                                              for s in sentences) + "</ul>")
-            else:
-                parts.append("<p>None: every likelihood metric orders every pair of models like every quality metric.</p>")
-        notes = self.notes()
-        if notes:
-            parts.append("<h2>Notes</h2><ul>" + "".join(
-                f"<li><code>{e(metric)}</code> on <code>{e(model)}</code>: {e(status)}: {e(msg)}</li>"
-                for model, metric, status, msg in notes) + "</ul>")
-        style = (
-            "body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;max-width:72rem;margin:2rem auto;"
-            "padding:0 1rem;color:#222}table{border-collapse:collapse;margin:1rem 0}"
-            "th,td{border-bottom:1px solid #ddd;padding:.35rem .7rem;text-align:left}"
-            "th{background:#f4f4f6}td.num{text-align:right}tbody tr:nth-child(odd){background:#fafafa}"
-            "li.sig{font-weight:600}code{background:#f4f4f6;padding:0 .2rem}"
-        )
-        return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-                f"<title>{e(self.title)}</title>\n<style>{style}</style>\n</head>\n<body>\n"
-                + "\n".join(parts) + "\n</body>\n</html>\n")
+    def to_html(self, figures: dict | None = None) -> str:
+        """A self-contained HTML page (no network); ``figures`` (title -> PNG bytes) are embedded."""
+        return self.report().to_html(figures=figures)
 
     def to_latex(self) -> str:
-        """LaTeX tables (``booktabs``) to ``\\input`` into a paper: the leaderboard and the rank agreement."""
-        def tex(s: str) -> str:
-            repl = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-                    "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
-            return "".join(repl.get(ch, ch) for ch in s)
+        """``booktabs`` tables to ``\\input`` into a paper."""
+        return self.report().to_latex()
 
-        arrows = {True: r"$\uparrow$", False: r"$\downarrow$"}
-        out = [f"% {self.title}: generated by genbench; needs \\usepackage{{booktabs}}",
-               r"\begin{tabular}{r l " + " ".join("l" for _ in self.metrics) + "}", r"\toprule",
-               " & ".join(["rank", "model", *(f"{tex(m)} {arrows[self.higher_is_better(m)]}" for m in self.metrics)])
-               + r" \\", r"\midrule"]
-        out += [" & ".join(tex(c) for c in row) + r" \\" for row in self.display_rows()]
-        out += [r"\bottomrule", r"\end{tabular}"]
-        if not self._likelihood_intro():
-            out += ["", "% Likelihood vs sample quality: rank agreement", r"\begin{tabular}{l l r r r}", r"\toprule",
-                    r"likelihood metric & quality metric & models & Kendall $\tau$ & Spearman $\rho$ \\", r"\midrule"]
-            out += [" & ".join(tex(c) for c in row) + r" \\" for row in self._agreement_rows()]
-            out += [r"\bottomrule", r"\end{tabular}"]
-            for s in self.disagreement_sentences():
-                out.append(f"% disagreement: {s}")
-        return "\n".join(out) + "\n"
+    def to_json(self) -> dict:
+        """The board's sections as JSON-ready data."""
+        return self.report().to_json()
 
     def to_csv(self, path=None) -> str | None:
         """The wide table as CSV: ``model, rank, <metric>, <metric>_ci_low, <metric>_ci_high,
-        <metric>_rank, <metric>_status ...``. Returns the text when ``path`` is None."""
+        <metric>_rank, <metric>_group, <metric>_status ...``. Returns the text when ``path`` is None."""
+        import io
+
         table = self.table()
         flat = pd.DataFrame(index=table.index)
         flat["rank"] = table[(self.sort, "rank")].astype("Int64")
         for metric in self.metrics:
-            for field in ("value", "ci_low", "ci_high", "rank", "status"):
-                column = table[(metric, field)]
-                flat[metric if field == "value" else f"{metric}_{field}"] = (
-                    column.astype("Int64") if field == "rank" else column)
+            for fld in ("value", "ci_low", "ci_high", "rank", "group", "status"):
+                column = table[(metric, fld)]
+                flat[metric if fld == "value" else f"{metric}_{fld}"] = (
+                    column.astype("Int64") if fld in ("rank", "group") else column)
         buf = io.StringIO()
         flat.reset_index().to_csv(buf, index=False, lineterminator="\n")
         if path is None:
@@ -464,113 +517,29 @@ class Leaderboard:
         atomic_write_text(path, buf.getvalue())
         return None
 
-    def records(self) -> list[dict]:
-        """The long results as JSON-ready dicts (what ``results.jsonl`` holds, one per line)."""
-        return results_records(self.results)
-
-    # ---- plots -------------------------------------------------------------------------------
+    def comparisons_frame(self) -> pd.DataFrame:
+        """The comparisons table as a frame."""
+        return comparisons_to_frame(self.comparisons)
 
     def plot(self, kind: str = "scatter", *, x: str | None = None, path=None):
-        """Draw the leaderboard with matplotlib (a pyplot-free Figure: no display needed).
+        """A matplotlib Figure (see :mod:`genbench.plots`): ``"scatter"`` (likelihood vs each quality
+        metric, a grid) or ``"spectrum"``; saved to ``path`` too when given."""
+        from . import plots
 
-        Parameters
-        ----------
-        kind : {"scatter", "spectrum"}
-            ``"scatter"``: one panel per sample-quality metric, the likelihood metric on the x axis,
-            one labelled point per model. ``"spectrum"``: curves per model from metrics that
-            return one (``extras`` with a ``curve`` of ``x``/``y`` lists, or ``alphas``/``values``
-            lists, e.g. the divergence spectrum or PRD).
-        x : str, optional
-            Metric for the x axis of the scatter; default the first likelihood metric, else the
-            first metric.
-        path : str or Path, optional
-            Also save the figure there (format from the suffix).
+        return plots.plot(self, kind, x=x, path=path)
 
-        Returns
-        -------
-        matplotlib.figure.Figure
+    def _repr_html_(self) -> str:
+        return self.report().to_html(fragment=True)
 
-        Raises
-        ------
-        InputError
-            Unknown ``kind`` or ``x``, nothing to draw.
-        """
-        # a bare Figure (no pyplot) renders through Agg and never touches a display or global state
-        from matplotlib.figure import Figure
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
 
-        if kind == "scatter":
-            fig = self._scatter(Figure, x)
-        elif kind == "spectrum":
-            fig = self._spectrum(Figure)
-        else:
-            raise InputError(f"`kind` must be 'scatter' or 'spectrum'; got {kind!r}.")
-        if path is not None:
-            fig.savefig(path, bbox_inches="tight")
-        return fig
+    def __repr__(self) -> str:
+        return (f"<Leaderboard {self.title!r}: {len(self.models)} models x {len(self.metrics)} metrics, "
+                f"{len(self.comparisons)} comparisons, sorted by {self.sort}>")
 
-    def _scatter(self, Figure, x):
-        if x is None:
-            x = (self.likelihood_metrics or self.metrics)[0]
-        elif x not in self.metrics:
-            raise InputError(f"`x` must be a metric in these results ({', '.join(self.metrics)}); got {x!r}.")
-        ys = [m for m in self.metrics if m != x and (m in self.quality_metrics or x not in self.likelihood_metrics)]
-        if not ys:
-            raise InputError(f"nothing to plot against {x!r}: the results hold no other metric.")
-        vals = self.values()
-        fig = Figure(figsize=(4.2 * len(ys), 3.6), layout="constrained")
-        axes = fig.subplots(1, len(ys), squeeze=False)[0]
-        for ax, y in zip(axes, ys):
-            both = vals[[x, y]].dropna()
-            ax.scatter(both[x], both[y], color="tab:blue")
-            for model, (vx, vy) in both.iterrows():
-                ax.annotate(model, (vx, vy), textcoords="offset points", xytext=(4, 4), fontsize=8)
-            ax.set_xlabel(f"{x} ({'higher' if self.higher_is_better(x) else 'lower'} is better)")
-            ax.set_ylabel(f"{y} ({'higher' if self.higher_is_better(y) else 'lower'} is better)")
-            ax.set_title(f"{y} vs {x}", fontsize=10)
-        return fig
 
-    def _curves(self) -> dict:
-        """metric -> model -> (x, y, low, high, x label, y label) from the curves metrics return."""
-        curves = {}
-        for r in self.results[self.results["status"] == "ok"].itertuples():
-            extras = json.loads(r.extras)
-            spectrum, curve = extras.get("spectrum"), extras.get("curve")
-            if isinstance(spectrum, list) and spectrum and all(isinstance(p, dict) and "pi" in p and "d_pi" in p
-                                                               for p in spectrum):
-                # the divergence spectrum (metrics.classifier): d_pi over the prior pi, with a CI band
-                xs = [p["pi"] for p in spectrum]
-                ys = [p["d_pi"] for p in spectrum]
-                lo = [p.get("ci_low", math.nan) for p in spectrum]
-                hi = [p.get("ci_high", math.nan) for p in spectrum]
-                labels = ("pi", "d_pi")
-            elif isinstance(curve, dict) and "x" in curve and "y" in curve:
-                xs, ys = curve["x"], curve["y"]
-                lo = hi = [math.nan] * len(xs)
-                labels = (curve.get("x_label", "x"), curve.get("y_label", "y"))
-            else:
-                continue
-            curves.setdefault(r.metric, {})[r.model] = (
-                *(np.asarray([math.nan if v is None else v for v in arr], float) for arr in (xs, ys, lo, hi)),
-                *labels)
-        return curves
-
-    def _spectrum(self, Figure):
-        curves = self._curves()
-        if not curves:
-            raise InputError("no metric in these results returned a curve (extras `spectrum` or `curve`); "
-                             "score with the `spectrum` metric to plot a divergence spectrum.")
-        fig = Figure(figsize=(4.8 * len(curves), 3.6), layout="constrained")
-        axes = fig.subplots(1, len(curves), squeeze=False)[0]
-        for ax, (metric, per_model) in zip(axes, curves.items()):
-            for model in self.models:
-                if model not in per_model:
-                    continue
-                xs, ys, lo, hi, xlabel, ylabel = per_model[model]
-                (line,) = ax.plot(xs, ys, marker=".", label=model)
-                if np.isfinite(lo).all() and np.isfinite(hi).all():
-                    ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.15, linewidth=0)
-                ax.set_xlabel(xlabel)
-                ax.set_ylabel(ylabel)
-            ax.set_title(metric, fontsize=10)
-            ax.legend(fontsize=8)
-        return fig
+def _spread(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    spread = float(finite.max() - finite.min()) if len(finite) else 0.0
+    return spread if spread > 0 else 1.0

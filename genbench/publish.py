@@ -1,7 +1,9 @@
 """Publish a leaderboard directory atomically.
 
-``publish(leaderboard, DIR)`` writes ``leaderboard.md``, ``leaderboard.html``, ``leaderboard.tex``,
-``leaderboard.csv``, ``results.jsonl`` and ``provenance.json``. Everything is first written into a
+``publish(leaderboard, DIR)`` writes ``leaderboard.md``, ``leaderboard.html`` (self-contained, figures
+embedded), ``leaderboard.tex``, ``leaderboard.csv``, ``leaderboard.json``, ``results.jsonl``,
+``comparisons.jsonl``, ``provenance.json`` and the figures as PNG files. The report is built once
+(:func:`genbench.report.build_report`) and rendered into every format. Everything is first written into a
 temporary directory next to ``DIR``; only when every file is complete is it swapped in (an atomic
 ``renameat2(RENAME_EXCHANGE)`` on Linux, otherwise two renames a few microseconds apart). An
 interrupted or failing publish therefore leaves the previous leaderboard exactly as it was, and
@@ -29,8 +31,10 @@ from pathlib import Path
 from .errors import OutputError
 
 #: The files a published directory holds.
-FILES = ("leaderboard.md", "leaderboard.html", "leaderboard.tex", "leaderboard.csv", "results.jsonl",
-         "provenance.json")
+FILES = ("leaderboard.md", "leaderboard.html", "leaderboard.tex", "leaderboard.csv", "leaderboard.json",
+         "results.jsonl", "comparisons.jsonl", "provenance.json")
+#: Figures written when the board supports them (:func:`genbench.plots.board_figures`).
+FIGURES = ("likelihood_vs_quality.png", "spectrum.png")
 _PACKAGES = ("numpy", "scipy", "pandas", "scikit-learn", "torch", "matplotlib")
 
 
@@ -89,7 +93,7 @@ def provenance(leaderboard, *, suite: dict | None = None) -> dict:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "packages": _versions(),
-        "metrics": [{"name": m, "group": str(leaderboard._info.loc[m, "group"]),
+        "metrics": [{"name": m, "group": leaderboard.group(m),
                      "higher_is_better": leaderboard.higher_is_better(m)} for m in leaderboard.metrics],
         "sort": leaderboard.sort,
         "extractors": sorted({e for e in df["extractor"] if e}),
@@ -124,7 +128,7 @@ def check_target(directory: Path) -> None:
     if directory.exists() and not directory.is_dir():
         raise OutputError(f"cannot publish to {str(directory)!r}: it exists and is not a directory. Choose another path.")
     if directory.is_dir():
-        foreign = sorted(p.name for p in directory.iterdir() if p.name not in FILES)
+        foreign = sorted(p.name for p in directory.iterdir() if p.name not in FILES + FIGURES)
         if foreign:
             raise OutputError(
                 f"cannot publish to {str(directory)!r}: it holds files genbench did not write ({', '.join(foreign[:5])}). "
@@ -162,17 +166,24 @@ def publish(leaderboard, directory, *, suite: dict | None = None) -> Path:
     >>> sorted(p.name for p in out.iterdir()) == sorted(FILES)
     True
     """
-    from .runner import results_records
+    from .plots import board_figures
+    from .report import build_report, dumps
+    from .results import jsonl_text
 
     directory = Path(os.path.abspath(directory))
     check_target(directory)
+    figures = board_figures(leaderboard)
+    report = build_report(leaderboard, figures=[(name, caption) for name, (_, caption) in figures.items()])
     contents = {
-        "leaderboard.md": leaderboard.to_markdown(),
-        "leaderboard.html": leaderboard.to_html(),
-        "leaderboard.tex": leaderboard.to_latex(),
+        "leaderboard.md": report.to_markdown(),
+        "leaderboard.html": report.to_html(figures={name: png for name, (png, _) in figures.items()}),
+        "leaderboard.tex": report.to_latex(),
         "leaderboard.csv": leaderboard.to_csv(),
-        "results.jsonl": "".join(json.dumps(r, allow_nan=False) + "\n" for r in results_records(leaderboard.results)),
+        "leaderboard.json": dumps(report),
+        "results.jsonl": jsonl_text(leaderboard.rows),
+        "comparisons.jsonl": jsonl_text(leaderboard.comparisons),
         "provenance.json": json.dumps(provenance(leaderboard, suite=suite), indent=2) + "\n",
+        **{name: png for name, (png, _) in figures.items()},
     }
     try:
         staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.publish-", dir=directory.parent))
@@ -180,9 +191,9 @@ def publish(leaderboard, directory, *, suite: dict | None = None) -> Path:
         raise OutputError(f"cannot publish to {str(directory)!r}: {exc.strerror or exc}. Choose a writable location.") from None
     try:
         os.chmod(staging, 0o755)  # mkdtemp makes it private; a published board is meant to be read
-        for name in FILES:
-            with open(staging / name, "w", encoding="utf-8") as f:
-                f.write(contents[name])
+        for name, content in contents.items():
+            with open(staging / name, "wb") as f:
+                f.write(content if isinstance(content, bytes) else content.encode("utf-8"))
                 f.flush()
                 os.fsync(f.fileno())
         if not directory.exists():

@@ -16,7 +16,12 @@ Every row has a ``status``:
     class probabilities the extractor does not give). ``error`` says what is missing. Not a failure:
     the CLI still exits 0.
 ``failed``
-    The metric raised; ``error`` holds the exception. The CLI exits 1.
+    The metric raised, or returned a non-finite value (NaN or inf is never ``ok``); ``error`` says
+    which. The CLI exits 1.
+
+Rows are :class:`~genbench.results.ResultRow` objects, built once and never changed; the pairwise
+comparisons between models are a separate table of :class:`~genbench.results.Comparison` objects
+(:attr:`ScoreRun.comparisons`).
 
 Likelihood inputs
 -----------------
@@ -46,7 +51,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import itertools
 import json
 import math
 import os
@@ -63,26 +67,14 @@ from metrics._checks import as_matrix, check_int
 from metrics.registry import MetricSpec
 
 from . import features as _features
+from . import significance as _significance
 from .errors import OutputError, SampleError
 from .features import FeatureSet
-from .significance import PairedTest, generated_set_test, log_prob_test
+from .results import (ROW_COLUMNS, STATUSES, Comparison, ResultRow, ResultSet, load_results, read_results,  # noqa: F401
+                      rows_to_frame, write_results)
 
-#: Columns of the long results table, in order. The first fifteen are the original schema; files
-#: written before ``status`` / hashes / ``comparisons`` existed still load (:func:`read_results`).
-COLUMNS = [
-    "model", "metric", "value", "ci_low", "ci_high", "ci_level", "ci_method", "pvalue", "n",
-    "higher_is_better", "group", "extractor", "seed", "error", "extras",
-    "status", "input_hash", "reference_hash", "comparisons",
-]
-#: Columns holding JSON text in the DataFrame and JSON values in ``results.jsonl``.
-JSON_COLUMNS = ("n", "extras", "comparisons")
-STATUSES = ("ok", "n/a", "failed")
-
-#: ``significance="auto"`` tests only metrics of per-example log-probabilities: resampling them
-#: costs milliseconds. Every metric of generated sets (KID, MMD, C2ST, FID, precision ...) is tested
-#: only on request, because a permutation test reruns the metric ``2 x n_permutations`` times per
-#: pair of models; measured here (shared 2-core box, n = 1000, d = 2048): KID ~28 s and C2ST
-#: ~24 s per call, i.e. hours at the default 199 permutations.
+#: Columns of the long results frame (:data:`genbench.results.ROW_COLUMNS`).
+COLUMNS = ROW_COLUMNS
 
 
 class NotApplicable(InputError):
@@ -109,26 +101,74 @@ class ModelInputs:
     likelihood: dict = field(default_factory=dict)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ScoreRun:
     """Everything a scoring run produced, arrays included, for callers that test or plot further.
 
     Attributes
     ----------
-    results : pandas.DataFrame
-        The long table (:data:`COLUMNS`), what :func:`score` returns.
+    rows : tuple of ResultRow
+        One per (model, metric), in model order then metric order; never changed after the run.
+    comparisons : tuple of Comparison
+        The pairwise comparisons (:func:`genbench.significance.compare`), their own table.
     reference : FeatureSet
         The reference set.
     models : dict of str -> ModelInputs
         Per-model inputs, in the order given.
-    tests : list of (metric, model_a, model_b, PairedTest)
-        The pairwise significance tests that ran.
+    seed : int
+        Seed of the run.
+    options : dict
+        Per-metric keyword options of the run.
     """
 
-    results: pd.DataFrame
+    rows: tuple
+    comparisons: tuple
     reference: FeatureSet
     models: dict
-    tests: list
+    seed: int = 0
+    options: dict = field(default_factory=dict)
+
+    @property
+    def results(self) -> pd.DataFrame:
+        """The long results frame (:data:`COLUMNS`), what :func:`score` returns."""
+        return rows_to_frame(self.rows)
+
+    def result_set(self) -> ResultSet:
+        """Rows and comparisons together (what :func:`~genbench.results.write_results` and
+        :class:`~genbench.Leaderboard` take)."""
+        return ResultSet(self.rows, self.comparisons)
+
+    def compare(self, metric: str, models=None) -> list[Comparison]:
+        """Compare models pairwise on one metric of this run, without scoring anything again.
+
+        Parameters
+        ----------
+        metric : str
+            A metric of this run.
+        models : sequence of str, optional
+            The models to compare (default: every model); pairs follow this order.
+
+        Returns
+        -------
+        list of Comparison
+            A new table; the run's own rows and comparisons are left as they are.
+
+        Raises
+        ------
+        InputError
+            A metric or model that is not in this run.
+        """
+        scored = list(dict.fromkeys(r.metric for r in self.rows))
+        if metric not in scored:
+            raise InputError(f"`metric` must be one of this run's metrics ({', '.join(scored)}); got {metric!r}.")
+        names = list(self.models) if models is None else list(models)
+        unknown = [m for m in names if m not in self.models]
+        if unknown:
+            raise InputError(f"`models` names models that are not in this run: {unknown}. Models: {list(self.models)}.")
+        spec = resolve_metrics([metric])[0]
+        rows = {r.model: r for r in self.rows if r.metric == metric}
+        return _compare(spec, self.reference, [self.models[m] for m in names], rows, self.seed,
+                        self.options.get(metric))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,41 +372,39 @@ def _from_report(spec: MetricSpec, model: ModelInputs) -> MetricResult:
 # ---------------------------------------------------------------------------------------------
 
 
-def _json_default(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
-
-
 def _row(model: ModelInputs, spec: MetricSpec, reference: FeatureSet, seed: int, result: MetricResult | None,
-         error: str | None, status: str) -> dict:
-    ci = result.ci if result else None
-    return {
-        "model": model.name,
-        "metric": spec.name,
-        "value": float(result.value) if result else math.nan,
-        "ci_low": ci.low if ci else math.nan,
-        "ci_high": ci.high if ci else math.nan,
-        "ci_level": ci.level if ci else math.nan,
-        "ci_method": ci.method if ci else "",
-        "pvalue": result.pvalue if result and result.pvalue is not None else math.nan,
-        "n": json.dumps(list(result.n)) if result else "[]",
-        "higher_is_better": spec.higher_is_better,
-        "group": spec.group,
-        "extractor": model.features.extractor,
-        "seed": seed,
-        "error": error or "",
-        "extras": json.dumps(result.extras if result else {}, default=_json_default, sort_keys=True),
-        "status": status,
-        "input_hash": model.features.input_hash,
-        "reference_hash": reference.input_hash,
-        "comparisons": "{}",
-    }
+         error: str, status: str) -> ResultRow:
+    return ResultRow(
+        model=model.name, metric=spec.name, value=float(result.value) if result else math.nan,
+        higher_is_better=spec.higher_is_better, status=status, ci=result.ci if result else None,
+        pvalue=None if result is None or result.pvalue is None else float(result.pvalue),
+        bound=result.bound if result else None, n=tuple(int(v) for v in result.n) if result else (),
+        group=spec.group, extractor=model.features.extractor, reference=_reference_label(reference),
+        reference_hash=reference.input_hash, input_hash=model.features.input_hash, seed=seed, error=error,
+        extras=dict(result.extras) if result else {},
+    )
 
 
-def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed: int, user: dict) -> dict:
+def _reference_label(reference: FeatureSet) -> str:
+    """The reference's file or directory name (``reference`` for in-memory arrays)."""
+    path = str(reference.path or "")
+    return Path(path).name if path and path != "<array>" else reference.name
+
+
+def _not_finite(result: MetricResult) -> str:
+    """Why a result cannot be ``ok`` (its value is NaN or infinite), or ``""``."""
+    value = float(result.value)
+    if math.isfinite(value):
+        return ""
+    cause = "NaN" if math.isnan(value) else "infinite"
+    return (f"{result.metric} returned a non-finite value ({value}): the computation overflowed or was "
+            f"undefined on these inputs ({cause}); check the features' scale and that the sets are not degenerate.")
+
+
+def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed: int, user: dict):
+    """(row, result, args): the row, plus the result and arguments a pairwise comparison needs
+    (``None`` when the row is not ``ok`` or the value came from a reported number)."""
+    args = None
     try:
         try:
             args = _arguments(spec, reference, model.features)
@@ -376,87 +414,52 @@ def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed:
             result = _from_report(spec, model)
         else:
             result = spec.func(*args, **_options(spec, seed, model, user))
-        return _row(model, spec, reference, seed, result, None, "ok")
     except NotApplicable as exc:
-        return _row(model, spec, reference, seed, None, str(exc), "n/a")
+        return _row(model, spec, reference, seed, None, str(exc), "n/a"), None, None
     except Exception as exc:  # one failing metric must not stop the others
-        return _row(model, spec, reference, seed, None, f"{type(exc).__name__}: {exc}", "failed")
+        return _row(model, spec, reference, seed, None, f"{type(exc).__name__}: {exc}", "failed"), None, None
+    cause = _not_finite(result)
+    if cause:
+        return _row(model, spec, reference, seed, None, cause, "failed"), None, None
+    return _row(model, spec, reference, seed, result, "", "ok"), result, args
 
 
 # ---------------------------------------------------------------------------------------------
-# pairwise significance
+# pairwise comparisons
 # ---------------------------------------------------------------------------------------------
 
 
-def _wants_test(spec: MetricSpec, significance) -> bool:
-    if significance == "none":
-        return False
-    if significance == "all":
-        return True
-    if significance == "auto":
-        return spec.needs == "log_probs"
-    return spec.name in significance
+def _result_of(row: ResultRow) -> MetricResult:
+    return MetricResult(row.metric, row.value, row.higher_is_better, ci=row.ci, pvalue=row.pvalue, n=row.n,
+                        extras=row.extras, bound=row.bound)
 
 
-def _pair_test(spec: MetricSpec, reference: FeatureSet, a: ModelInputs, b: ModelInputs, seed: int,
-               n_permutations: int, max_n: int | None, user: dict) -> PairedTest | None:
-    """The test for one metric and one pair, or ``None`` when the inputs cannot support one."""
-    fa, fb = a.features, b.features
-    if spec.needs == "log_probs":
-        if fa.log_probs is None or fb.log_probs is None:
-            return None  # reported numbers carry no per-example information
-        return log_prob_test(fa.log_probs, fb.log_probs, n_resamples=max(n_permutations, 9999), seed=seed)
-    try:
-        args_a = _arguments(spec, reference, fa)
-        args_b = _arguments(spec, reference, fb)
-    except NotApplicable:
-        return None
-    opts = _options(spec, seed, user=user)
-    if any(isinstance(x, GaussianStats) for x in (*args_a, *args_b)):
-        return None
-    if spec.needs == "probs":
-        def func(g):
-            return spec.func(g, **opts).value
-    else:
-        ref_side = args_a[0]
-
-        def func(g):
-            return spec.func(ref_side, g, **opts).value
-    return generated_set_test(func, args_a[-1], args_b[-1], n_permutations=n_permutations, max_n=max_n, seed=seed)
-
-
-def _comparisons(specs, reference, models: list[ModelInputs], rows: list[dict], *, significance, seed: int,
-                 n_permutations: int, max_n: int | None, options: dict, advance=lambda description: None) -> list:
-    """Run the pairwise tests and store them on both rows of each pair (``comparisons`` column)."""
-    by_key = {(r["model"], r["metric"]): r for r in rows}
-    tests = []
-    for spec in specs:
-        if not _wants_test(spec, significance):
+def _compare(spec: MetricSpec, reference: FeatureSet, models: list[ModelInputs], rows: dict, seed: int, user,
+             found: dict | None = None) -> list[Comparison]:
+    """:func:`genbench.significance.compare` on the models whose rows are ``ok`` and whose inputs
+    support a comparison (per-example arrays, not saved statistics or a reported number)."""
+    args, results = {}, {}
+    for m in models:
+        row = rows.get(m.name)
+        if row is None or row.status != "ok":
             continue
-        found: dict[str, dict] = {m.name: {} for m in models}
-        for a, b in itertools.combinations(models, 2):
-            ra, rb = by_key[a.name, spec.name], by_key[b.name, spec.name]
-            advance(f"testing {spec.name}: {a.name} vs {b.name}")
-            if ra["status"] != "ok" or rb["status"] != "ok":
-                continue
+        if found is not None and m.name in found:
+            result, a = found[m.name]
+        else:
             try:
-                test = _pair_test(spec, reference, a, b, seed, n_permutations, max_n, options.get(spec.name))
-            except Exception as exc:  # a test that cannot run must not lose the scores
-                found[a.name][b.name] = {"error": f"{type(exc).__name__}: {exc}"}
-                found[b.name][a.name] = {"error": f"{type(exc).__name__}: {exc}"}
+                a = _arguments(spec, reference, m.features)
+            except NotApplicable:
                 continue
-            if test is None:
-                continue
-            tests.append((spec.name, a.name, b.name, test))
-            common = {"pvalue": test.pvalue, "method": test.method, "n_resamples": test.n_resamples}
-            found[a.name][b.name] = {"diff": ra["value"] - rb["value"], **common}
-            found[b.name][a.name] = {"diff": rb["value"] - ra["value"], **common}
-        for name, comp in found.items():
-            if comp:
-                by_key[name, spec.name]["comparisons"] = json.dumps(comp, sort_keys=True, default=_json_default)
-    return tests
+            result = _result_of(row)
+        if a is None or any(isinstance(x, GaussianStats) for x in a):
+            continue
+        args[m.name], results[m.name] = a, result
+    if len(results) < 2:
+        return []
+    return list(_significance.compare(spec, args, results, options=_options(spec, seed, user=user), seed=seed))
 
 
+# ---------------------------------------------------------------------------------------------
 # ---------------------------------------------------------------------------------------------
 # public entry points
 # ---------------------------------------------------------------------------------------------
@@ -509,8 +512,6 @@ def score_run(
     weights: str | None = None,
     batch_size: int = 64,
     significance="auto",
-    n_permutations: int = 199,
-    max_n: int | None = 1000,
     log_probs: dict | None = None,
     options: dict | None = None,
     progress: bool = False,
@@ -524,9 +525,6 @@ def score_run(
     ScoreRun
     """
     seed = check_int(seed, "seed", low=0)
-    n_permutations = check_int(n_permutations, "n_permutations", low=1)
-    if max_n is not None:
-        max_n = check_int(max_n, "max_n", low=2)
     specs = resolve_metrics(metrics)
     options = _check_metric_options(options, specs)
     significance = _check_significance(significance)
@@ -563,16 +561,22 @@ def score_run(
         for s in [ref] + [m.features for m in inputs]:
             for note in s.notes:
                 log.print(f"{s.name}: {note}", highlight=False, markup=False, soft_wrap=True)
-    rows = []
-    n_tested = sum(_wants_test(spec, significance) for spec in specs) * len(inputs) * (len(inputs) - 1) // 2
-    with _progress_bar(progress, len(inputs) * len(specs) + n_tested) as advance:
+    rows, comparisons = [], []
+    tested = [spec for spec in specs if _significance.wants_test(spec, significance)]
+    with _progress_bar(progress, len(inputs) * len(specs) + len(tested)) as advance:
+        found: dict = {spec.name: {} for spec in specs}
         for m in inputs:
             for spec in specs:
                 advance(f"{spec.name} on {m.name}")
-                rows.append(_evaluate(spec, ref, m, seed, options.get(spec.name)))
-        tests = _comparisons(specs, ref, inputs, rows, significance=significance, seed=seed,
-                             n_permutations=n_permutations, max_n=max_n, options=options, advance=advance)
-    return ScoreRun(pd.DataFrame(rows, columns=COLUMNS), ref, {m.name: m for m in inputs}, tests)
+                row, result, args = _evaluate(spec, ref, m, seed, options.get(spec.name))
+                rows.append(row)
+                if result is not None:
+                    found[spec.name][m.name] = (result, args)
+        for spec in tested:
+            advance(f"comparing models on {spec.name}")
+            by_model = {r.model: r for r in rows if r.metric == spec.name}
+            comparisons += _compare(spec, ref, inputs, by_model, seed, options.get(spec.name), found[spec.name])
+    return ScoreRun(tuple(rows), tuple(comparisons), ref, {m.name: m for m in inputs}, seed, options)
 
 
 def score(
@@ -587,8 +591,6 @@ def score(
     weights: str | None = None,
     batch_size: int = 64,
     significance="auto",
-    n_permutations: int = 199,
-    max_n: int | None = 1000,
     log_probs: dict | None = None,
     options: dict | None = None,
     progress: bool = False,
@@ -614,13 +616,10 @@ def score(
         Passed to :func:`~genbench.features.load_features` when the installed loader accepts them
         (an option it does not accept must stay at its default).
     significance : {"auto", "all", "none"} or sequence of metric names
-        Which metrics get pairwise tests between models (:mod:`genbench.significance`). ``"auto"``:
-        metrics of per-example log-probs (cheap). Name others (``["log_likelihood", "kid"]``) to
-        test them too: each costs ``2 * n_permutations`` metric calls per pair of models.
-    n_permutations : int
-        Permutations per pair for metrics of generated sets (log-probs use at least 9999 sign flips).
-    max_n : int or None
-        Generated sets are subsampled to at most this many items for the permutation tests only.
+        Which metrics get pairwise comparisons between models
+        (:func:`genbench.significance.wants_test` decides; :func:`genbench.significance.compare`
+        runs them, with p-values adjusted for multiplicity). They are returned by
+        :func:`score_run` as their own table (``ScoreRun.comparisons``).
     log_probs : dict of name -> array of shape (m,), optional
         Per-example test log-probabilities by model name; they take precedence over files.
     options : dict of metric name -> dict, optional
@@ -634,8 +633,9 @@ def score(
     pandas.DataFrame
         Long format, one row per (model, metric), columns :data:`COLUMNS`. ``status`` is ``ok``,
         ``n/a`` (the metric does not apply to the model; ``error`` says why) or ``failed`` (``value``
-        NaN, the exception in ``error``). ``comparisons`` is JSON: for each other model, ``diff``
-        (this model's value minus the other's), ``pvalue`` and ``method`` of the paired test.
+        NaN, the exception in ``error``; a non-finite value is always ``failed``, never ``ok``). ``n``
+        holds tuples and ``extras`` dicts. The pairwise comparisons are not in this frame: use
+        :func:`score_run` for them.
 
     Raises
     ------
@@ -655,31 +655,14 @@ def score(
     """
     return score_run(
         reference, models, metrics, features=features, seed=seed, skip_bad=skip_bad, cache=cache,
-        weights=weights, batch_size=batch_size, significance=significance, n_permutations=n_permutations,
-        max_n=max_n, log_probs=log_probs, options=options, progress=progress,
+        weights=weights, batch_size=batch_size, significance=significance,
+        log_probs=log_probs, options=options, progress=progress,
     ).results
 
 
 # ---------------------------------------------------------------------------------------------
 # results files
 # ---------------------------------------------------------------------------------------------
-
-
-def _nan_to_none(v):
-    return None if isinstance(v, float) and math.isnan(v) else v
-
-
-def results_records(df: pd.DataFrame) -> list[dict]:
-    """Rows as JSON-ready dicts: NaN -> ``None``, JSON columns parsed, numpy scalars unwrapped."""
-    records = []
-    for rec in df.to_dict(orient="records"):
-        out = {}
-        for k, v in rec.items():
-            if isinstance(v, np.generic):
-                v = v.item()
-            out[k] = json.loads(v) if k in JSON_COLUMNS and isinstance(v, str) else _nan_to_none(v)
-        records.append(out)
-    return records
 
 
 def atomic_write_text(path, text: str) -> None:
@@ -711,113 +694,3 @@ def check_writable(path) -> None:
             f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist or is not writable. "
             "Choose a writable location."
         )
-
-
-def write_results(df: pd.DataFrame, path) -> None:
-    """Write results as JSON lines (one row per line, NaN as null), atomically.
-
-    Examples
-    --------
-    >>> import tempfile, os
-    >>> row = {"model": "a", "metric": "fid", "value": 1.5, "higher_is_better": False}
-    >>> df = normalize_results(pd.DataFrame([row]))
-    >>> p = os.path.join(tempfile.mkdtemp(), "results.jsonl")
-    >>> write_results(df, p); read_results(p).loc[0, "value"]
-    np.float64(1.5)
-    """
-    text = "".join(json.dumps(r, sort_keys=False, allow_nan=False) + "\n" for r in results_records(df))
-    atomic_write_text(path, text)
-
-
-_DEFAULTS = {
-    "value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "ci_level": math.nan, "ci_method": "",
-    "pvalue": math.nan, "n": "[]", "higher_is_better": None, "group": "", "extractor": "", "seed": None,
-    "error": "", "extras": "{}", "status": None, "input_hash": "", "reference_hash": "", "comparisons": "{}",
-}
-
-
-def _json_text(value, default: str) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value in ("", "null"):
-        return default
-    return value if isinstance(value, str) else json.dumps(value, default=_json_default, sort_keys=True)
-
-
-def normalize_results(df: pd.DataFrame) -> pd.DataFrame:
-    """Bring a results table of any schema version to :data:`COLUMNS`.
-
-    Missing columns get defaults; ``status`` of older files is derived from ``error`` (``failed``
-    when set); JSON columns become JSON text; unknown extra columns are kept at the end.
-
-    Raises
-    ------
-    InputError
-        Without ``model`` and ``metric`` columns, or with ``higher_is_better`` missing.
-    """
-    df = df.copy()
-    for col in ("model", "metric"):
-        if col not in df.columns:
-            raise InputError(f"results need a `{col}` column; got columns {list(df.columns)}.")
-    for col, default in _DEFAULTS.items():
-        if col not in df.columns:
-            df[col] = [default] * len(df)
-    for col in JSON_COLUMNS:
-        df[col] = [_json_text(v, _DEFAULTS[col]) for v in df[col]]
-    for col in ("error", "ci_method", "group", "extractor", "input_hash", "reference_hash"):
-        df[col] = [("" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)) for v in df[col]]
-    for col in ("value", "ci_low", "ci_high", "ci_level", "pvalue"):
-        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
-    if df["higher_is_better"].isna().any():
-        bad = df.loc[df["higher_is_better"].isna(), "metric"].unique().tolist()
-        raise InputError(f"results for metrics {bad} lack `higher_is_better`; cannot rank them.")
-    df["higher_is_better"] = df["higher_is_better"].astype(bool)
-    df["status"] = [s if isinstance(s, str) and s in STATUSES else ("failed" if e else "ok")
-                    for s, e in zip(df["status"], df["error"])]
-    df["model"] = df["model"].astype(str)
-    df["metric"] = df["metric"].astype(str)
-    extra = [c for c in df.columns if c not in COLUMNS]
-    return df[COLUMNS + extra].reset_index(drop=True)
-
-
-def read_results(paths) -> pd.DataFrame:
-    """Load one or more ``results.jsonl`` files (any schema version) into one normalised table.
-
-    Parameters
-    ----------
-    paths : str, Path or sequence of them
-
-    Raises
-    ------
-    InputError
-        A missing or unparsable file (the message names the file and line), or the same
-        (model, metric) in more than one file.
-    """
-    if isinstance(paths, (str, Path)):
-        paths = [paths]
-    frames = []
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise SampleError(f"results file {str(path)!r}: no such file. Check the path.")
-        records = []
-        for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as exc:
-                raise InputError(f"{path}:{lineno}: not a JSON object ({exc}). Is this a results.jsonl file?") from None
-            if not isinstance(rec, dict):
-                raise InputError(f"{path}:{lineno}: expected a JSON object per line; got {type(rec).__name__}.")
-            records.append(rec)
-        if not records:
-            raise InputError(f"{path}: holds no results.")
-        frames.append(normalize_results(pd.DataFrame.from_records(records)))
-    df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    dupes = df[df.duplicated(["model", "metric"], keep=False)]
-    if len(dupes):
-        first = dupes.iloc[0]
-        raise InputError(
-            f"model {first['model']!r} has more than one {first['metric']!r} result across the results files; "
-            "rename one of the models (NAME=PATH) or drop a file."
-        )
-    return df

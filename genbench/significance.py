@@ -196,3 +196,104 @@ def generated_set_test(
     cap = "" if max_n is None else f", at most {max_n} per model"
     return PairedTest(_pvalue(null, observed), observed, f"label permutation ({n_permutations}{cap})",
                       n_permutations, (len(a), len(b)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the runner's entry points (interface shared with the runner; see the module docstring)
+# ---------------------------------------------------------------------------------------------
+
+#: Label permutations per pair for metrics of generated sets, and the subsample cap they run on.
+_PERMUTATIONS, _MAX_N = 99, 1000
+
+
+def wants_test(spec, significance) -> bool:
+    """Whether the runner should compare models pairwise on ``spec``'s metric.
+
+    Parameters
+    ----------
+    spec : metrics.registry.MetricSpec
+    significance : {"auto", "all", "none"} or tuple of metric names
+        ``"auto"`` tests the metrics of per-example log-probabilities here (a label-permutation
+        test of a generated-set metric reruns it ``2 x 99`` times per pair); ``"all"`` every metric.
+
+    Examples
+    --------
+    >>> from metrics import available_metrics
+    >>> wants_test(available_metrics()["log_likelihood"], "auto"), wants_test(available_metrics()["fid"], ("fid",))
+    (True, True)
+    """
+    if significance == "none":
+        return False
+    if significance == "all":
+        return True
+    if significance == "auto":
+        return spec.needs == "log_probs"
+    return spec.name in significance
+
+
+def _holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjustment (strong family-wise control); NaN p-values are left out."""
+    order = sorted((p, i) for i, p in enumerate(pvalues) if math.isfinite(p))
+    m, running, out = len(order), 0.0, [math.nan] * len(pvalues)
+    for rank, (p, i) in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p))
+        out[i] = running
+    return out
+
+
+def compare(spec, args: dict, results: dict, *, options: dict, seed: int, level: float = 0.95) -> list:
+    """Every pair (in the given order) of the models in ``results`` on one metric, Holm-adjusted.
+
+    Parameters
+    ----------
+    spec : metrics.registry.MetricSpec
+    args : dict of model -> tuple
+        The positional arguments the runner passed to ``spec.func`` for that model.
+    results : dict of model -> metrics.MetricResult
+        The model's result (only models with an ``ok`` row).
+    options : dict
+        Keyword options of the metric (with the run's ``seed`` when the metric takes one).
+    seed : int
+    level : float
+        Unused by these tests (they give no interval for the difference).
+
+    Returns
+    -------
+    list of genbench.results.Comparison
+    """
+    import itertools
+
+    from .results import Comparison
+
+    names = [m for m in results if m in args]
+    raw = []
+    for a, b in itertools.combinations(names, 2):
+        diff = float(results[a].value) - float(results[b].value)
+        try:
+            if spec.needs == "log_probs":
+                test = log_prob_test(args[a][0], args[b][0], n_resamples=9999, seed=seed)
+            else:
+                ref_side = args[a][0] if spec.needs != "probs" else None
+
+                def func(g):
+                    return (spec.func(g, **options) if ref_side is None else spec.func(ref_side, g, **options)).value
+
+                test = generated_set_test(func, args[a][-1], args[b][-1], n_permutations=_PERMUTATIONS,
+                                          max_n=_MAX_N, seed=seed)
+        except Exception as exc:  # a test that cannot run must not lose the scores
+            raw.append((a, b, diff, None, f"{type(exc).__name__}: {exc}"))
+            continue
+        raw.append((a, b, diff, test, ""))
+    adjusted = _holm([t.pvalue if t is not None else math.nan for _, _, _, t, _ in raw])
+    family = f"holm over {len(raw)} pair{'s' if len(raw) != 1 else ''} of {spec.name}"
+    out = []
+    for (a, b, diff, test, error), p_adj in zip(raw, adjusted):
+        if test is None or not math.isfinite(test.pvalue):
+            out.append(Comparison(spec.name, a, b, diff, math.nan, spec.higher_is_better, adjustment=family,
+                                  method=test.method if test else "", status="failed",
+                                  error=error or "the metric was not finite on a permuted split"))
+            continue
+        out.append(Comparison(spec.name, a, b, diff, test.pvalue, spec.higher_is_better, pvalue_adjusted=p_adj,
+                              adjustment=family, method=test.method,
+                              extras={"n_resamples": test.n_resamples, "n": list(test.n)}))
+    return out

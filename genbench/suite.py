@@ -11,7 +11,6 @@ Format (paths are relative to the suite file)::
     output = "leaderboards/toy"      # published directory
     sort = "log_likelihood"          # optional
     significance = "auto"            # optional: "auto", "all", "none" or a list of metric names
-    n_permutations = 199             # optional
 
     [models]                         # name = path, in leaderboard order
     good = "data/good.npy"
@@ -37,7 +36,7 @@ from metrics import InputError
 from .errors import SampleError
 
 _SUITE_KEYS = ("title", "reference", "metrics", "extractor", "seed", "output", "sort", "significance",
-               "n_permutations", "skip_bad", "batch_size", "weights")
+               "skip_bad", "batch_size", "weights")
 _REQUIRED = ("reference", "metrics", "output")
 
 
@@ -53,7 +52,7 @@ class Suite:
     models : dict of str -> Path
     metrics : list of str
     output : Path
-    extractor, seed, title, sort, significance, n_permutations, skip_bad, batch_size, weights
+    extractor, seed, title, sort, significance, skip_bad, batch_size, weights
         As in the file (see the module docstring).
     options : dict
         Per-metric options from ``[options.METRIC]`` tables (checked when the suite runs).
@@ -71,7 +70,6 @@ class Suite:
     title: str = "Leaderboard"
     sort: str | None = None
     significance: object = "auto"
-    n_permutations: int = 199
     skip_bad: bool = False
     batch_size: int = 64
     weights: str | None = None
@@ -143,7 +141,6 @@ def load_suite(path) -> Suite:
         title=_expect(suite.get("title", "Leaderboard"), str, "title", path, "a string"),
         sort=_expect(suite.get("sort", ""), str, "sort", path, "a metric name") or None,
         significance=significance,
-        n_permutations=_expect(suite.get("n_permutations", 199), int, "n_permutations", path, "a positive int"),
         skip_bad=_expect(suite.get("skip_bad", False), bool, "skip_bad", path, "true or false"),
         batch_size=_expect(suite.get("batch_size", 64), int, "batch_size", path, "a positive int"),
         weights=_expect(suite.get("weights", ""), str, "weights", path, "a path string") or None,
@@ -162,14 +159,13 @@ def run_suite(path, *, progress: bool = False):
     """
     from .leaderboard import Leaderboard
     from .publish import check_target, publish
-    from .runner import score
+    from .runner import score_run
 
     suite = load_suite(path)
     check_target(Path(suite.output).absolute())  # fail before the (slow) scoring, not after
-    df = score(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
-               skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
-               significance=suite.significance, n_permutations=suite.n_permutations, options=suite.options,
-               progress=progress)
-    board = Leaderboard(df, sort=suite.sort, title=suite.title)
+    run = score_run(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
+                    skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
+                    significance=suite.significance, options=suite.options, progress=progress)
+    board = Leaderboard(run, sort=suite.sort, title=suite.title)
     out = publish(board, suite.output, suite={"path": str(suite.path), "sha256": suite.sha256})
     return board, out
