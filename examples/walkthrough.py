@@ -20,7 +20,7 @@ from scipy import stats
 
 import metrics
 from genbench.leaderboard import Leaderboard  # also importable as genbench.Leaderboard
-from genbench.runner import score  # also genbench.score
+from genbench.runner import score_run  # also genbench.score_run (genbench.score: the rows only)
 
 rng = np.random.default_rng(0)
 MODES = np.array([[-4.0, 0.0], [4.0, 0.0]])
@@ -65,16 +65,16 @@ for name in samples:
 
 # %% [markdown]
 # ## Every metric on every model, with paired tests
-# `score` (`genbench.score`) takes the same arrays (or sample-set paths) and returns one long table.
-# `significance` names the metrics whose differences between models are tested: paired sign flips
-# of the per-example log-probabilities, and label permutations of the generated sets for the others
-# (each permutation reruns the metric, so keep them few in a notebook: 24 permutations make the
-# smallest possible p-value 1/25 = 0.04).
+# `score_run` (`genbench.score_run`) takes the same arrays (or sample-set paths); `run.results` is
+# one long table of result rows and `run.comparisons` the pairwise comparisons between models, with
+# p-values adjusted for multiplicity. `significance` names the metrics whose differences between
+# models are compared (`genbench.significance`).
 
 # %%
 names = ["log_likelihood", "fid"] + [m for m in ("precision", "recall") if m in metrics.available_metrics()]
 tested = [m for m in ("log_likelihood", "fid", "precision") if m in names]
-df = score(real, samples, metrics=names, log_probs=log_probs, significance=tested, n_permutations=24, max_n=200)
+run = score_run(real, samples, metrics=names, log_probs=log_probs, significance=tested)
+df = run.results
 df[["model", "metric", "value", "ci_low", "ci_high", "status"]]
 
 # %% [markdown]
@@ -82,18 +82,18 @@ df[["model", "metric", "value", "ci_low", "ci_high", "status"]]
 # Each metric is ranked in its own direction; nothing is averaged across metrics.
 
 # %%
-board = Leaderboard(df, title="Two modes")
+board = Leaderboard(run, title="Two modes")
 board.table()
 
 # %%
 board.rank_agreement()
 
 # %% [markdown]
-# The pairs that the likelihood and a sample-quality metric order oppositely, with both p-values:
+# The findings: pairs that the likelihood and a sample-quality metric order oppositely, with both
+# differences significant after the multiplicity adjustment (effect sizes and adjusted p-values):
 
 # %%
-for sentence in board.disagreement_sentences():
-    print(sentence)
+board.findings()
 
 # %%
 print(board.to_markdown())

@@ -18,6 +18,10 @@ def __getattr__(name):
         from .runner import score
 
         return score
+    if name == "score_run":
+        from .runner import score_run
+
+        return score_run
     if name == "Leaderboard":
         from .leaderboard import Leaderboard
 

@@ -283,14 +283,18 @@ class Leaderboard:
         """Models x metrics of rank groups: 1 for the models statistically tied with the best, and so on.
 
         Going down the ranking, a model joins the current group unless its adjusted p-value against
-        the group's leader is below ``alpha`` (a pair without a comparison counts as tied); then it
-        leads a new group. NaN for unranked models and for metrics without comparisons.
+        the group's leader is below ``alpha``; then it leads a new group. NaN for unranked models and
+        for metrics where not every pair of ranked models was compared.
         """
         good = self._goodness()
         out = pd.DataFrame(np.nan, index=good.index, columns=self.metrics)
         for metric in self.tested_metrics():
             col = good[metric].dropna().sort_values(ascending=False, kind="stable")
             mat = self._pmatrix[metric][0]
+            idx = [self._index[m] for m in col.index]
+            sub = mat[np.ix_(idx, idx)]
+            if len(idx) > 1 and not np.isfinite(sub[np.triu_indices(len(idx), 1)]).all():
+                continue  # groups need every pair compared; a partial table would call untested pairs ties
             group, leader = 0, None
             for model, value in col.items():
                 i = self._index[model]

@@ -383,8 +383,10 @@ def column_format(values) -> str:
 
     Examples
     --------
-    >>> column_format([0.512, 0.0213]), column_format([-4.66, 120.5]), column_format([3e-6])
-    ('.3f', '.0f', '.2e')
+    The smallest magnitude keeps two significant digits when that costs at most three more decimals.
+
+    >>> column_format([0.512, 0.213]), column_format([-4.66, 120.5]), column_format([23.0, 0.04]), column_format([3e-6])
+    ('.3f', '.1f', '.3f', '.2e')
     """
     finite = [abs(v) for v in values if v is not None and math.isfinite(v) and v != 0]
     if not finite:
@@ -392,16 +394,18 @@ def column_format(values) -> str:
     top = max(finite)
     if top >= 1e5 or top < 1e-3:
         return ".2e"
-    return f".{min(6, max(0, 2 - math.floor(math.log10(top))))}f"
+    decimals = max(0, 2 - math.floor(math.log10(top)))
+    small = max(0, 1 - math.floor(math.log10(min(finite))))
+    return f".{min(6, max(decimals, min(small, decimals + 3)))}f"
 
 
 def fmt_pvalue(p, *, spaced: bool = False) -> str:
-    """``p<0.001`` / ``p=0.003`` / ``p=0.04`` / ``p=0.31``; ``not tested`` for None/NaN.
+    """``p<0.001`` / ``p=0.0034`` / ``p=0.04`` / ``p=0.31``; ``not tested`` for None/NaN.
 
     Examples
     --------
     >>> fmt_pvalue(0.0004), fmt_pvalue(0.0034), fmt_pvalue(0.0312), fmt_pvalue(None)
-    ('p<0.001', 'p=0.003', 'p=0.031', 'not tested')
+    ('p<0.001', 'p=0.0034', 'p=0.031', 'not tested')
     """
     if p is None or (isinstance(p, float) and math.isnan(p)):
         return "not tested"
@@ -445,7 +449,7 @@ def _context_line(board) -> str:
 def _metric_cells(board, metric: str, ranks, groups) -> list[Cell]:
     rows = [board.row(m, metric) for m in board.models]
     spec = column_format([r.value for r in rows if r is not None and r.status == "ok"])
-    tested = metric in board.tested_metrics()
+    tested = not groups[metric].isna().all()
     cells = []
     for model, r in zip(board.models, rows):
         if r is None:
@@ -574,7 +578,7 @@ def build_report(board, *, figures: tuple = (), max_findings: int = MAX_FINDINGS
         f"Each metric is ranked in its own direction (↑ higher is better, ↓ lower is better); nothing is averaged "
         f"across metrics. Values: estimate ±half-width of its interval (or [low, high] when asymmetric). Bold "
         f"(letters in HTML): rank groups, the models whose adjusted p-values (α = {board.alpha}) do not separate "
-        f"them from the group's leader; columns without pairwise comparisons have no groups. '> v': a lower bound, "
+        f"them from the group's leader (only in columns where every pair was compared). '> v': a lower bound, "
         f"not ranked. '≈0': a negative estimate whose interval covers 0 (noise level). n/a: the metric does not "
         f"apply; failed: see Notes.")]
     sections += _board_tables(board)

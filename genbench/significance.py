@@ -203,7 +203,7 @@ def generated_set_test(
 # ---------------------------------------------------------------------------------------------
 
 #: Label permutations per pair for metrics of generated sets, and the subsample cap they run on.
-_PERMUTATIONS, _MAX_N = 99, 1000
+_PERMUTATIONS, _MAX_N = 99, 250
 
 
 def wants_test(spec, significance) -> bool:

@@ -148,22 +148,18 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
     names = [m for m in wanted if m in avail]
     missing = [m for m in wanted if m not in avail]
     t0 = time.perf_counter()
-    df = genbench.score(str(root / "reference"), {m: str(root / m) for m in models}, metrics=names,
-                        features="digits", seed=seed,
-                        significance="none" if quick else [m for m in names if m == "log_likelihood"],
-                        options={"kid": {"subset_size": n_ref // 2}} if "kid" in names else None)
-    tested = [m for m in ("log_likelihood", "fid", "inception_score") if m in names]
-    if tested:
-        from .mixture import _merge_comparisons
-
-        sub = genbench.score(str(root / "reference"), {m: str(root / m) for m in STORY_PAIR}, metrics=tested,
-                             features="digits", seed=seed, significance=tested,
-                             n_permutations=39 if quick else 99)
-        df = _merge_comparisons(df, sub)
+    run = genbench.score_run(str(root / "reference"), {m: str(root / m) for m in models}, metrics=names,
+                             features="digits", seed=seed, significance="auto",
+                             options={"kid": {"subset_size": n_ref // 2}} if "kid" in names else None)
+    # metrics the run did not compare are compared for the story pair only, from the same run
+    done = {c.metric for c in run.comparisons}
+    extra = [c for m in ("log_likelihood", "fid", "inception_score") if m in names and m not in done
+             for c in run.compare(m, STORY_PAIR)]
+    df = run.results
     seconds = time.perf_counter() - t0
     if progress:
         progress.advance(task, description=f"{SUITE}: scored")
-    lb = genbench.Leaderboard(df, title="digits: 8x8 images from PNG directories")
+    lb = genbench.Leaderboard(run.rows, list(run.comparisons) + extra, title="digits: 8x8 images from PNG directories")
     from genbench.publish import publish
 
     publish(lb, out / "leaderboard", suite={"suite": SUITE, "command": "genbench demo --suite digits"})
@@ -192,11 +188,11 @@ def _figures(out: Path, test, models, lb) -> None:
     save_figure(fig, out / "samples.png", dpi=80)
     if lb.likelihood_metrics and lb.quality_metrics:
         fig = lb.plot("scatter")
-        fig.savefig(out / "likelihood_vs_quality.png", dpi=60, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(out / "likelihood_vs_quality.png", dpi=80, bbox_inches="tight", metadata={"Software": None})
 
 
 def _readme(out: Path, models, nll_bpd, lb, dis, missing, *, quick, seed, n_train, n_ref, seconds) -> None:
-    from genbench.leaderboard import fmt_pvalue
+    from genbench.report import fmt_pvalue
 
     text = readme_header(SUITE, "digits: images end to end, scored from PNG directories", quick=quick, seed=seed)
     text += (
@@ -210,18 +206,16 @@ def _readme(out: Path, models, nll_bpd, lb, dis, missing, *, quick, seed, n_trai
     rows = [[f"`{m}`", desc, nll_bpd.get(m, float("nan"))] for m, (_, _, desc) in models.items()]
     text += markdown_table(["model", "what it is", "dequantised NLL (bits/pixel)"], rows, floatfmt=".3f")
     text += "\n## Likelihood vs sample quality\n\n"
-    text += (f"{len(dis)} model pairs are ordered oppositely by the likelihood and a sample-quality metric "
-             f"({int(dis['significant'].sum()) if len(dis) else 0} with both differences tested significant). "
-             "Only the models with a density have a likelihood. "
-             + ("" if quick else "The log-likelihood is tested for every pair; ")
-             + f"{'the log-likelihood, ' if quick else ''}FID and Inception Score are tested for "
-             f"{' vs '.join(f'`{m}`' for m in STORY_PAIR)} only (paired sign-flip / label-permutation tests).\n\n")
-    dis = dis.sort_values("significant", ascending=False, kind="stable")
-    for r in dis.head(10).itertuples():
+    counts = lb.disagreement_counts()
+    text += (f"{counts['total']} (pair, quality metric) combinations are ordered oppositely by the likelihood and a "
+             f"sample-quality metric; {counts['significant']} with both differences significant after the "
+             "multiplicity adjustment. Only the models with a density have a likelihood. A metric the significance "
+             f"module does not compare by default is compared for {' vs '.join(f'`{m}`' for m in STORY_PAIR)} "
+             "only.\n\n")
+    for r in lb.findings().head(10).itertuples():
         text += (f"- `{r.better_likelihood}` beats `{r.better_quality}` on {r.likelihood_metric} "
-                 f"({fmt_pvalue(r.likelihood_pvalue)}) while `{r.better_quality}` beats "
-                 f"`{r.better_likelihood}` on {r.quality_metric} ({fmt_pvalue(r.quality_pvalue)})"
-                 + (" - both significant\n" if r.significant else "\n"))
+                 f"({fmt_pvalue(r.likelihood_pvalue, spaced=True)}) while `{r.better_quality}` beats "
+                 f"`{r.better_likelihood}` on {r.quality_metric} ({fmt_pvalue(r.quality_pvalue, spaced=True)})\n")
     text += "\n## Samples\n\nFirst 12 images of each set:\n\n![samples](samples.png)\n\n"
     if (out / "likelihood_vs_quality.png").exists():
         text += "![likelihood vs quality](likelihood_vs_quality.png)\n\n"

@@ -28,7 +28,6 @@ reference for the classifier-based estimates).
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -273,23 +272,22 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
     # pairwise tests: the sign-flip test of log-likelihoods is cheap enough for every pair (full
     # size); k-NN metrics re-run on every permutation, so only the story pair is tested for them
     # KID's default subset size (1000) is the whole set here: half of it lets the subsets differ
-    df = genbench.score(str(ref_dir), model_dirs, metrics=names, features="identity", seed=seed,
-                        significance="none" if quick else [m for m in names if m == "log_likelihood"],
-                        options={"kid": {"subset_size": n // 2}} if "kid" in names else None)
+    run = genbench.score_run(str(ref_dir), model_dirs, metrics=names, features="identity", seed=seed,
+                             significance="auto",
+                             options={"kid": {"subset_size": n // 2}} if "kid" in names else None)
     if progress:
         progress.advance(score_task)
-    tested = [m for m in ("log_likelihood", "precision") if m in names]
-    if tested:
-        story = {m: model_dirs[m] for m in STORY_PAIR}
-        sub = genbench.score(str(ref_dir), story, metrics=tested, features="identity", seed=seed,
-                             significance=tested, n_permutations=39 if quick else 99,
-                             max_n=n // 2 if quick else n)
-        df = _merge_comparisons(df, sub)
+    # metrics the run did not compare (a test that reruns the metric per permutation is too slow for
+    # every pair) are compared for the suite's story pair only, from the same run: nothing is rescored
+    done = {c.metric for c in run.comparisons}
+    extra = [c for m in ("log_likelihood", "precision") if m in names and m not in done
+             for c in run.compare(m, STORY_PAIR)]
+    df = run.results
     if progress:
         progress.advance(score_task)
     seconds = time.perf_counter() - t0
 
-    lb = genbench.Leaderboard(df, title="mixture: 8 Gaussians on a ring (2-D)")
+    lb = genbench.Leaderboard(run.rows, list(run.comparisons) + extra, title="mixture: 8 Gaussians on a ring (2-D)")
     _publish(lb, out / "leaderboard")
     mlp_spectra = {} if quick else mlp_spectrum_estimates(test, samples, seed=seed, progress=progress)
     _figures(out, p, models, samples, truth, lb, mlp_spectra)
@@ -302,30 +300,11 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
             "metrics_missing": missing, "models": {m: d for m, (_, d) in models.items()}}
 
 
-def _merge_comparisons(df, sub):
-    """Add the pairwise tests of a second run (same data, seed, metric values) to ``df``."""
-    df = df.copy()
-    for r in sub.itertuples():
-        extra = json.loads(r.comparisons) if isinstance(r.comparisons, str) and r.comparisons else {}
-        if not extra:
-            continue
-        mask = (df["model"] == r.model) & (df["metric"] == r.metric)
-        i = df.index[mask][0]
-        if not np.isclose(df.at[i, "value"], r.value, rtol=1e-9, equal_nan=True):  # same data and seed
-            raise RuntimeError(f"re-scoring {r.model}/{r.metric} gave a different value; cannot merge its tests.")
-        cur = df.at[i, "comparisons"]
-        merged = json.loads(cur) if isinstance(cur, str) and cur else {}
-        for other, test in extra.items():
-            merged.setdefault(other, test)
-        df.at[i, "comparisons"] = json.dumps(merged, sort_keys=True)
-    return df
-
-
 def estimated_spectra(df) -> dict:
     """model -> (pis, d_pi estimates) from the ``spectrum`` rows of a results table."""
     out = {}
     for r in df[(df["metric"] == "spectrum") & (df["status"] == "ok")].itertuples():
-        points = json.loads(r.extras).get("spectrum") or []
+        points = r.extras.get("spectrum") or []
         if points:
             out[r.model] = (np.array([p["pi"] for p in points]), np.array([p["d_pi"] for p in points]))
     return out
@@ -404,11 +383,11 @@ def _figures(out: Path, p, models, samples, truth, lb, mlp_spectra) -> None:
 
     if lb.likelihood_metrics and lb.quality_metrics:
         fig = lb.plot("scatter")
-        fig.savefig(out / "likelihood_vs_quality.png", dpi=60, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(out / "likelihood_vs_quality.png", dpi=80, bbox_inches="tight", metadata={"Software": None})
 
 
 def _readme(out: Path, models, truth, lb, dis, missing, *, quick, seed, n, n_mc, seconds) -> None:
-    from genbench.leaderboard import fmt_pvalue
+    from genbench.report import fmt_pvalue
 
     text = readme_header(SUITE, "mixture: likelihood and sample quality on a 2-D world with a known density",
                          quick=quick, seed=seed)
@@ -430,20 +409,20 @@ def _readme(out: Path, models, truth, lb, dis, missing, *, quick, seed, n, n_mc,
     text += markdown_table(["model", "what it is", "exact NLL", "KL(P||Q)", "d_0.5", "KL(Q||P)"], rows,
                            floatfmt=".3g")
     text += "\n## Likelihood vs sample quality\n\n"
-    sig = dis[dis["significant"]]
-    text += (f"{len(dis)} model pairs are ordered oppositely by a likelihood metric and a sample-quality "
-             f"metric; {len(sig)} of them with both differences significant at {lb.alpha} (paired "
-             "sign-flip test on per-example log-probs; label-permutation tests for generated-set metrics). "
-             + ("The log-likelihood is tested for every pair; " if not quick else "")
-             + f"precision is tested for {' vs '.join(f'`{m}`' for m in STORY_PAIR)} only (each "
-             "permutation re-runs the k-NN metric; all 55 pairs would cost minutes). Other metrics are "
-             "not tested pairwise, so their disagreements appear without significance in the leaderboard.\n\n")
-    focus = sig[(sig["likelihood_metric"] == "log_likelihood")]
+    counts = lb.disagreement_counts()
+    tested = sorted({c.metric for c in lb.comparisons})
+    text += (f"{counts['total']} (pair, likelihood metric, quality metric) combinations are ordered oppositely; "
+             f"{counts['significant']} of them with both differences significant after the multiplicity "
+             f"adjustment (alpha = {lb.alpha}). Metrics compared pairwise: {', '.join(tested) or 'none'}; a metric "
+             "that the significance module does not compare by default is compared for "
+             f"{' vs '.join(f'`{m}`' for m in STORY_PAIR)} only. The strongest findings on the log-likelihood:\n\n")
+    findings = lb.findings()
+    focus = findings[findings["likelihood_metric"] == "log_likelihood"]
     for r in focus.head(12).itertuples():
         text += (f"- `{r.better_likelihood}` beats `{r.better_quality}` on {r.likelihood_metric} "
-                 f"(by {r.likelihood_diff:.3g}, {fmt_pvalue(r.likelihood_pvalue)}) while `{r.better_quality}` "
-                 f"beats `{r.better_likelihood}` on {r.quality_metric} (by {abs(r.quality_diff):.3g}, "
-                 f"{fmt_pvalue(r.quality_pvalue)})\n")
+                 f"(by {r.likelihood_diff:.3g}, {fmt_pvalue(r.likelihood_pvalue, spaced=True)}) while "
+                 f"`{r.better_quality}` beats `{r.better_likelihood}` on {r.quality_metric} (by "
+                 f"{abs(r.quality_diff):.3g}, {fmt_pvalue(r.quality_pvalue, spaced=True)})\n")
     text += ("\nRank correlations between the likelihood columns and every sample-quality column, and "
              "every oppositely ordered pair, are in the leaderboard below.\n")
     text += ("\n## Figures\n\nSamples of each model (red) over the density of P (grey):\n\n![samples](samples.png)\n\n"

@@ -11,8 +11,9 @@ import pytest
 import metrics
 from genbench import runner
 from genbench.errors import OutputError, SampleError
+from genbench.results import Comparison, ResultRow, comparisons_path, load_results
 from genbench.runner import COLUMNS, read_results, score, score_run, write_results
-from genbench.significance import generated_set_test, log_prob_test
+from genbench.significance import compare, generated_set_test, log_prob_test, wants_test
 from metrics import InputError, MetricResult, metric
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -61,7 +62,7 @@ def test_rows_match_direct_metric_calls(sets):
     for name in ("near", "far"):
         expected = metrics.fid(real, np.load(sets / f"{name}.npy")).value
         assert df.set_index("model").loc[name, "value"] == pytest.approx(expected, rel=1e-12)
-    assert json.loads(df.loc[0, "n"]) == [200, 200]
+    assert df.loc[0, "n"] == (200, 200) and isinstance(df.loc[0, "extras"], dict)  # objects, not JSON text
     assert df.loc[0, "input_hash"] != df.loc[1, "input_hash"] and len(df.loc[0, "reference_hash"]) == 64
 
 
@@ -132,11 +133,12 @@ def test_likelihood_json_metadata_and_report(sets):
     df = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood")
     near, far = df.iloc[0], df.iloc[1]
     assert near["value"] == pytest.approx(lp.mean(), rel=1e-12)
-    assert json.loads(near["extras"])["bits_per_dim"] == pytest.approx(-lp.mean() / (3 * np.log(2)), rel=1e-12)
+    assert near["extras"]["bits_per_dim"] == pytest.approx(-lp.mean() / (3 * np.log(2)), rel=1e-12)
     # 2 bits/dim NLL over 3 dims = -6 bits = -6 ln 2 nats per example
     assert far["status"] == "ok" and far["value"] == pytest.approx(-6 * np.log(2), rel=1e-12)
-    assert json.loads(far["n"]) == [1000] and json.loads(far["extras"])["citation"] == "Table 1"
-    assert json.loads(far["comparisons"]) == {}  # a reported number has nothing to resample
+    assert far["n"] == (1000,) and far["extras"]["citation"] == "Table 1"
+    run = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood")
+    assert run.comparisons == ()  # a reported number has nothing to resample
 
 
 @pytest.mark.parametrize("text, message", [
@@ -188,50 +190,116 @@ def test_generated_set_test_subsamples_to_max_n():
     assert set(seen) == {100} and test.n == (100, 100) and "at most 100 per model" in test.method
 
 
-def test_comparisons_are_stored_on_both_rows(sets, registry):
+def test_comparisons_are_their_own_table(sets, registry):
     _register_test_metrics()
     rng = np.random.default_rng(3)
     base = rng.normal(-5, 1, size=100)
     np.save(sets / "near.log_probs.npy", base)
     np.save(sets / "far.log_probs.npy", base + 0.5 + 0.1 * rng.normal(size=100))
     run = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"],
-                    metrics="log_likelihood,mean_gap_test,fid", significance=["log_likelihood", "mean_gap_test"],
-                    n_permutations=49)
-    df = run.results.set_index(["model", "metric"])
-    ll_near = json.loads(df.loc[("near", "log_likelihood"), "comparisons"])["far"]
-    ll_far = json.loads(df.loc[("far", "log_likelihood"), "comparisons"])["near"]
-    assert ll_near["diff"] == pytest.approx(-ll_far["diff"]) and ll_near["diff"] < 0
-    assert ll_near["pvalue"] == ll_far["pvalue"] == pytest.approx(1 / 10000)
-    gap = json.loads(df.loc[("near", "mean_gap_test"), "comparisons"])["far"]
-    assert gap["pvalue"] == pytest.approx(1 / 50) and gap["diff"] < 0
-    assert json.loads(df.loc[("near", "fid"), "comparisons"]) == {}  # not requested
-    assert [(m, a, b) for m, a, b, _ in run.tests] == [("log_likelihood", "near", "far"),
-                                                       ("mean_gap_test", "near", "far")]
-    auto = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood,mean_gap_test")
-    assert [json.loads(c) != {} for c in auto["comparisons"]] == [True, False, True, False]  # log-probs only
-    none = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood",
-                 significance="none")
-    assert (none["comparisons"] == "{}").all()
+                    metrics="log_likelihood,mean_gap_test,fid", significance=["log_likelihood", "mean_gap_test"])
+    assert all(isinstance(r, ResultRow) for r in run.rows) and "comparisons" not in run.results.columns
+    by = {(c.metric, c.model_a, c.model_b): c for c in run.comparisons}
+    assert sorted(by) == [("log_likelihood", "near", "far"), ("mean_gap_test", "near", "far")]  # fid not requested
+    ll = by["log_likelihood", "near", "far"]
+    rows = run.results.set_index(["model", "metric"])["value"]
+    assert ll.difference == pytest.approx(rows["near", "log_likelihood"] - rows["far", "log_likelihood"], rel=1e-12)
+    assert ll.difference < 0 and ll.pvalue == pytest.approx(1 / 10000) and ll.pvalue_adjusted == ll.pvalue
+    assert ll.adjustment == "holm over 1 pair of log_likelihood" and ll.better() == "far"
+    gap = by["mean_gap_test", "near", "far"]
+    assert gap.difference < 0 and gap.status == "ok" and gap.better(1.0) == "near"  # lower is better
+    auto = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood,mean_gap_test")
+    assert [c.metric for c in auto.comparisons] == ["log_likelihood"]
+    none = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood",
+                     significance="none")
+    assert none.comparisons == ()
+    # comparing more models later reuses the run: no metric is scored again
+    extra = run.compare("fid", ["far", "near"])
+    assert [(c.metric, c.model_a, c.model_b) for c in extra] == [("fid", "far", "near")]
+    assert run.comparisons == tuple(by.values())  # the run's own table is unchanged
+    with pytest.raises(InputError, match=r"`metric` must be one of this run's metrics \(log_likelihood, "):
+        run.compare("kid")
+    with pytest.raises(InputError, match=r"`models` names models that are not in this run: \['x'\]"):
+        run.compare("fid", ["near", "x"])
+
+
+def test_holm_adjustment_over_the_pairs_of_one_metric():
+    from metrics import available_metrics
+
+    spec = available_metrics()["log_likelihood"]
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=60)
+    lp = {"a": base + 0.6, "b": base + 0.3 + 0.05 * rng.normal(size=60), "c": base + 0.25 * rng.normal(size=60)}
+    results = {m: metrics.log_likelihood(v) for m, v in lp.items()}
+    comps = compare(spec, {m: (v,) for m, v in lp.items()}, results, options={}, seed=0)
+    assert [(c.model_a, c.model_b) for c in comps] == [("a", "b"), ("a", "c"), ("b", "c")]
+    raw = sorted((c.pvalue, i) for i, c in enumerate(comps))
+    expected = {}
+    running = 0.0
+    for k, (p, i) in enumerate(raw):  # Holm: step-down (3 - k) * p, made monotone
+        running = max(running, min(1.0, (3 - k) * p))
+        expected[i] = running
+    assert [c.pvalue_adjusted for c in comps] == pytest.approx([expected[i] for i in range(3)], rel=1e-12)
+    assert wants_test(spec, "auto") and not wants_test(available_metrics()["fid"], "none")
+
+
+def test_non_finite_value_is_failed_with_its_cause(sets, registry):
+    @metrics.metric("nan_test", needs="features", higher_is_better=False, group="kernel")
+    def nan_test(real, generated):
+        """Returns NaN (test only)."""
+        return MetricResult("nan_test", float("nan"), False)
+
+    run = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="nan_test",
+                    significance="all")
+    assert [r.status for r in run.rows] == ["failed", "failed"] and run.comparisons == ()
+    assert run.rows[0].error.startswith("nan_test returned a non-finite value (nan): the computation overflowed "
+                                        "or was undefined on these inputs (NaN)")
+    with pytest.raises(ValueError, match=r"an 'ok' row needs a finite value"):
+        ResultRow("a", "m", float("inf"), True, status="ok")
 
 
 # ---- results files ---------------------------------------------------------------------------
 
 
 def test_results_round_trip(sets, tmp_path):
-    df = score(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="fid")
-    write_results(df, tmp_path / "r.jsonl")
+    np.save(sets / "near.log_probs.npy", np.linspace(-3, -1, 20))
+    np.save(sets / "far.log_probs.npy", np.linspace(-4, -1, 20))
+    run = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="fid,log_likelihood")
+    write_results(run.result_set(), tmp_path / "r.jsonl")
     lines = (tmp_path / "r.jsonl").read_text().splitlines()
-    assert len(lines) == 2 and json.loads(lines[0])["n"] == [200, 200]
-    back = read_results(tmp_path / "r.jsonl")
-    pd.testing.assert_frame_equal(back, df, check_dtype=False)
+    assert len(lines) == 4 and json.loads(lines[0])["n"] == [200, 200]
+    assert comparisons_path(tmp_path / "r.jsonl").name == "r.comparisons.jsonl"
+    back = load_results(tmp_path / "r.jsonl")
+    assert back.rows == run.rows and back.comparisons == run.comparisons
+    pd.testing.assert_frame_equal(read_results(tmp_path / "r.jsonl"), run.results)
 
 
-def test_old_results_file_keeps_loading():
+def test_old_results_files_keep_loading():
     df = read_results(FIXTURES / "results_v1.jsonl")
     assert list(df.columns) == COLUMNS
     assert df["status"].tolist() == ["ok", "ok", "failed"]  # derived from `error`
-    assert (df["comparisons"] == "{}").all() and (df["input_hash"] == "").all()
-    assert df.loc[0, "value"] == pytest.approx(12.5)
+    assert (df["input_hash"] == "").all() and df.loc[0, "extras"] == {"route": "covariance"}
+    assert df.loc[0, "value"] == pytest.approx(12.5) and df.loc[0, "n"] == (500, 400)
+    v2 = load_results(FIXTURES / "results_v2.jsonl")
+    assert len(v2.rows) == 12
+    # the per-row `comparisons` of version 2 become one Comparison per pair
+    pairs = sorted((c.metric, c.model_a, c.model_b) for c in v2.comparisons)
+    assert ("log_likelihood", "flow", "vae") in pairs and len(pairs) == len(set(pairs))
+    ll = next(c for c in v2.comparisons if (c.metric, c.model_a, c.model_b) == ("log_likelihood", "flow", "vae"))
+    assert (ll.difference, ll.pvalue, ll.pvalue_adjusted) == (5.0, 0.0002, None)
+    assert ll.adjustment.startswith("none (read from a results file written before")
+
+
+def test_string_false_and_non_finite_ok_in_old_files(tmp_path):
+    (tmp_path / "old.jsonl").write_text(
+        '{"model": "a", "metric": "fid", "value": 2.0, "higher_is_better": "false"}\n'
+        '{"model": "b", "metric": "fid", "value": null, "higher_is_better": "False", "status": "ok"}\n')
+    rows = load_results(tmp_path / "old.jsonl").rows
+    assert [r.higher_is_better for r in rows] == [False, False]
+    assert rows[1].status == "failed" and rows[1].error == "the value is not finite (None in the results file)"
+    (tmp_path / "bad.jsonl").write_text('{"model": "a", "metric": "fid", "value": 2.0, "higher_is_better": "no"}\n')
+    with pytest.raises(InputError, match=r"bad.jsonl:1: `higher_is_better` must be true or false; got 'no'"):
+        load_results(tmp_path / "bad.jsonl")
 
 
 def test_results_file_errors(tmp_path):
