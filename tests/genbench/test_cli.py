@@ -17,7 +17,7 @@ import pytest
 
 import metrics
 from genbench.cli import main
-from genbench.runner import read_results
+from genbench.results import load_results
 
 HERE = Path(__file__).parent
 GENBENCH = shutil.which("genbench")
@@ -52,19 +52,20 @@ def _metrics_for_case():
 def test_score_then_publish_end_to_end(case):
     names = _metrics_for_case()
     run = genbench("score", "real.npy", "a.npy", "b.npy", "c.npy", "--metrics", ",".join(names),
-                   "--significance", "log_likelihood,fid", "--permutations", "39", "--out", "results.jsonl",
+                   "--significance", "log_likelihood,fid", "--out", "results.jsonl",
                    "--format", "json", "-q", cwd=case)
     assert run.returncode == 0, run.stderr
     rows = json.loads(run.stdout)
     assert len(rows) == 3 * len(names) and {r["status"] for r in rows} == {"ok"}
-    assert "wrote 9" in run.stderr or f"wrote {3 * len(names)} results to results.jsonl" in run.stderr
+    assert f"wrote {3 * len(names)} results to results.jsonl (6 comparisons beside it)" in run.stderr
+    assert len((case / "comparisons.jsonl").read_text().splitlines()) == 6  # 3 pairs x 2 metrics
 
     run = genbench("leaderboard", "results.jsonl", "--publish", "board", cwd=case)
     assert run.returncode == 0, run.stderr
     board = case / "board"
     assert sorted(p.name for p in board.iterdir()) == sorted(
-        ["leaderboard.md", "leaderboard.html", "leaderboard.tex", "leaderboard.csv", "results.jsonl",
-         "provenance.json"])
+        ["leaderboard.md", "leaderboard.html", "leaderboard.tex", "leaderboard.csv", "leaderboard.json",
+         "results.jsonl", "comparisons.jsonl", "provenance.json", "likelihood_vs_quality.png"])
 
     csv = pd.read_csv(board / "leaderboard.csv").set_index("model")
     assert csv.index.tolist() == ["a", "b", "c"]  # sorted by the likelihood
@@ -75,11 +76,11 @@ def test_score_then_publish_end_to_end(case):
 
     md = (board / "leaderboard.md").read_text()
     assert "| 1 | a | " in md and "## Likelihood vs sample quality" in md
-    assert "| log_likelihood | fid | 3 | -1 | -1 |" in md
-    # 39 permutations: the smallest possible p is 1/40
-    assert ("- a beats c on log_likelihood (p < 0.001) while c beats a on fid (p = 0.025) - both significant"
-            in md)
-    assert "<table>" in (board / "leaderboard.html").read_text()
+    assert "| log_likelihood | -1.00 |" in md  # Kendall tau against fid: exactly opposite orders
+    # a beats c on the likelihood while c beats a on fid, both significant after Holm over the 3 pairs
+    finding = next(line for line in md.splitlines() if line.startswith("| a | log_likelihood |"))
+    assert "| c | fid |" in finding and finding.count("p=") + finding.count("p<") == 2
+    assert '<table class="sortable">' in (board / "leaderboard.html").read_text()
     assert r"\begin{tabular}" in (board / "leaderboard.tex").read_text()
 
     prov = json.loads((board / "provenance.json").read_text())
@@ -88,8 +89,8 @@ def test_score_then_publish_end_to_end(case):
     assert prov["inputs"] == hashes and len(set(hashes.values())) == 3 and all(hashes.values())
     assert prov["reference_hashes"] == [rows[0]["reference_hash"]] and rows[0]["reference_hash"] not in hashes.values()
     assert prov["seeds"] == [0] and prov["extractors"] == ["identity"] and prov["python"]
-    published = read_results(board / "results.jsonl")
-    pd.testing.assert_frame_equal(published, read_results(case / "results.jsonl"))
+    published = load_results(board / "results.jsonl")
+    assert published == load_results(case / "results.jsonl")  # rows and comparisons, unchanged
 
 
 def test_golden_markdown_through_the_cli(tmp_path):
@@ -113,7 +114,7 @@ def test_suite_run_publishes_and_reports_failures(case):
     assert prov["suite"]["sha256"] == hashlib.sha256((case / "suite.toml").read_bytes()).hexdigest()
     assert prov["seeds"] == [3]
     md = (board / "leaderboard.md").read_text()
-    assert md.startswith("# Toy\n") and "- `log_likelihood` on `c`: failed: InputError:" in md
+    assert md.startswith("# Toy\n") and "- log_likelihood failed on c: InputError:" in md
 
 
 def test_unknown_metric_exit_code_through_the_entry_point(case):
@@ -158,9 +159,43 @@ def test_old_results_file_through_the_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["leaderboard", str(HERE / "fixtures" / "results_v1.jsonl"), "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["sort"] == "fid" and [m["model"] for m in out["models"]] == ["b", "a"]
-    assert out["models"][0]["kid"] == {"value": None, "ci_low": None, "ci_high": None, "rank": None,
-                                       "status": "failed"}
+    table = out["sections"][1]
+    assert table["columns"] == ["#", "model", "fid ↓"] and [r[1]["text"] for r in table["rows"]] == ["b", "a"]
+    kid = out["sections"][2]["rows"][0]
+    assert kid[1]["text"] == "b" and kid[2] == {"text": "failed", "value": None, "group": None, "flag": None}
+
+
+def _mixed_results(directory):
+    a = [{"model": "a", "metric": "fid", "value": 1.0, "higher_is_better": False, "reference": "real.npy",
+          "reference_hash": "aaaa1111", "extractor": "identity"}]
+    b = [{"model": "b", "metric": "fid", "value": 2.0, "higher_is_better": "false", "reference": "other.npy",
+          "reference_hash": "bbbb2222", "extractor": "inception-fid"}]
+    for name, rows in (("a.jsonl", a), ("b.jsonl", b)):
+        (directory / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_mixed_references_exit_2_naming_the_groups(tmp_path):
+    _mixed_results(tmp_path)
+    run = genbench("leaderboard", "a.jsonl", "b.jsonl", cwd=tmp_path)
+    assert run.returncode == 2 and run.stdout == ""
+    assert ("genbench: error: these results were computed against 2 different references/extractors and cannot be "
+            "ranked in one column: reference real.npy (aaaa1111) with extractor identity: a; reference other.npy "
+            "(bbbb2222) with extractor inception-fid: b. Publish one board per group (`genbench leaderboard "
+            "--split`") in run.stderr.replace("\n", "")
+
+
+def test_split_publishes_one_board_per_group(tmp_path, monkeypatch, capsys):
+    _mixed_results(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main(["leaderboard", "a.jsonl", "b.jsonl", "--split", "--publish", "boards", "--format", "markdown"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("# Leaderboard (reference real.npy (aaaa1111) with extractor identity)") == 1
+    assert sorted(p.name for p in (tmp_path / "boards").iterdir()) == [
+        "group-1-reference-real.npy-aaaa1111-with-extractor-identity",
+        "group-2-reference-other.npy-bbbb2222-with-extractor-inception-fid"]
+    md = (tmp_path / "boards" / "group-2-reference-other.npy-bbbb2222-with-extractor-inception-fid" /
+          "leaderboard.md").read_text()
+    assert "Reference: other.npy (sha256 bbbb2222). Extractor: inception-fid." in md
 
 
 def test_image_directories_of_other_sizes_and_bad_files(tmp_path):
