@@ -18,6 +18,15 @@ from metrics import InputError
 MAX_LABELLED = 16
 
 
+def _spread_scale(set_scale, values) -> None:
+    """A symmetric-log axis when the largest value exceeds 20 times the median (one outlier would otherwise
+    squeeze every other model into a corner); linear otherwise."""
+    v = np.abs(np.asarray(values, float))
+    v = v[np.isfinite(v) & (v > 0)]
+    if len(v) >= 3 and v.max() / np.median(v) > 20:
+        set_scale("symlog", linthresh=float(np.median(v)))
+
+
 def _figure(width: float, height: float):
     # a bare Figure renders through Agg and never touches a display or pyplot's global state
     from matplotlib.figure import Figure
@@ -61,6 +70,8 @@ def likelihood_grid(board, *, x: str | None = None, ncols: int = 4):
     for ax, y in zip(axes, ys):
         both = vals[[x, y]].dropna()
         ax.scatter(both[x], both[y], s=14, color="tab:blue", zorder=3)
+        _spread_scale(ax.set_xscale, both[x])
+        _spread_scale(ax.set_yscale, both[y])
         if label:
             for model, (vx, vy) in both.iterrows():
                 ax.annotate(model, (vx, vy), textcoords="offset points", xytext=(3, 3), fontsize=7, clip_on=True)
@@ -70,7 +81,8 @@ def likelihood_grid(board, *, x: str | None = None, ncols: int = 4):
         ax.set_xlabel(f"{x} {board.arrow(x)}", fontsize=8)
     for ax in axes[len(ys):]:
         ax.set_visible(False)
-    fig.suptitle(f"{x} against each other metric (arrows: better direction)", fontsize=10)
+    fig.suptitle(f"{x} against each other metric (arrows: better direction; wide ranges on a symmetric log "
+                 "scale)", fontsize=10)
     return fig
 
 

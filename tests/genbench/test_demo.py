@@ -111,9 +111,8 @@ def test_scheduled_sampling_curves_and_figure(ss):
 
 
 @pytest.fixture(scope="module")
-def mix(tmp_path_factory):
-    out = tmp_path_factory.mktemp("mixture")
-    return out, mixture.run(out, quick=True)
+def mix(mixture_quick):
+    return mixture_quick  # shared with the browser test (conftest.py): the suite runs once
 
 
 def _value(df, model, metric):
