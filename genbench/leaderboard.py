@@ -251,19 +251,23 @@ class Leaderboard:
 
     @functools.cached_property
     def _pmatrix(self) -> dict:
-        """metric -> (n x n) adjusted p-values (NaN: not compared) and (n x n) comparison objects."""
+        """metric -> (n x n adjusted p-values, NaN: not compared; {(i, j): comparison}; n x n interval
+        ends ``low``, ``high`` of row-model minus column-model)."""
         n = len(self.models)
         out = {}
         for c in self.comparisons:
             if c.model_a not in self._index or c.model_b not in self._index or c.metric not in self._direction:
                 continue
             if c.metric not in out:
-                out[c.metric] = (np.full((n, n), np.nan), {})
+                out[c.metric] = (np.full((n, n), np.nan), {}, np.full((n, n), np.nan), np.full((n, n), np.nan))
             p = c.pvalue if c.pvalue_adjusted is None else c.pvalue_adjusted
             i, j = self._index[c.model_a], self._index[c.model_b]
-            mat, objs = out[c.metric]
+            mat, objs, low, high = out[c.metric]
             if c.status == "ok" and p is not None and math.isfinite(p):
                 mat[i, j] = mat[j, i] = p
+            if c.ci is not None:
+                low[i, j], high[i, j] = c.ci.low, c.ci.high
+                low[j, i], high[j, i] = -c.ci.high, -c.ci.low
             objs[(i, j)] = c
         return out
 
@@ -425,16 +429,18 @@ class Leaderboard:
         if not frames:
             return pd.DataFrame({c: pd.Series(dtype=bool if c == "significant" else float) for c in cols})
         out = pd.concat(frames, ignore_index=True)
+        index = self._index
         for side, metric_col, first, second in (("likelihood", "likelihood_metric", "better_likelihood",
                                                  "better_quality"),
                                                 ("quality", "quality_metric", "better_quality", "better_likelihood")):
             lows, highs = np.full(len(out), np.nan), np.full(len(out), np.nan)
-            sig = np.flatnonzero(out[f"{side}_pvalue"].to_numpy() < self.alpha)
-            for k in sig:  # intervals only where they are shown: the significant side of a pair
-                c = self.comparison(out.at[k, metric_col], out.at[k, first], out.at[k, second])
-                if c is not None and c.ci is not None:
-                    low, high = (c.ci.low, c.ci.high) if c.model_a == out.at[k, first] else (-c.ci.high, -c.ci.low)
-                    lows[k], highs[k] = low, high
+            for metric, rows in out.groupby(metric_col, sort=False).groups.items():
+                if metric not in self._pmatrix:
+                    continue
+                _, _, low, high = self._pmatrix[metric]
+                i = out.loc[rows, first].map(index).to_numpy()
+                j = out.loc[rows, second].map(index).to_numpy()
+                lows[rows], highs[rows] = low[i, j], high[i, j]  # preferred minus other
             out[f"{side}_ci_low"], out[f"{side}_ci_high"] = lows, highs
         return out[cols]
 

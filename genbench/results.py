@@ -506,7 +506,8 @@ def comparisons_path(results_path) -> Path:
 
 def jsonl_text(objects) -> str:
     """Objects with ``to_json`` as JSON lines (NaN is never written: it becomes null)."""
-    return "".join(json.dumps(o.to_json(), allow_nan=False) + "\n" for o in objects)
+    encode = json.JSONEncoder(allow_nan=False).encode  # one encoder for every line
+    return "".join([encode(o.to_json()) + "\n" for o in objects])
 
 
 def _read_jsonl(path: Path) -> list[dict]:
