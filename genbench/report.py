@@ -158,7 +158,8 @@ class Report:
             return f'<div class="genbench-board"><style>{_CSS}</style>\n{inner}\n</div>'
         return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
                 '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-                f"<title>{e(self.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
+                f"<title>{e(self.title)}</title>\n<style>body{{margin:0;background:#fff}}{_CSS}</style>\n</head>\n"
+                "<body>\n"
                 f'<main class="genbench-board">\n{inner}\n</main>\n<script>{_JS}</script>\n</body>\n</html>\n')
 
     # ---- LaTeX -------------------------------------------------------------------------------
@@ -317,7 +318,6 @@ def _html_table(t: Table) -> str:
 
 
 _CSS = (
-    "body{margin:0;background:#fff}"
     ".genbench-board{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;max-width:1320px;margin:1.5rem auto;"
     "padding:0 1rem;color:#222;line-height:1.4;box-sizing:border-box}"
     ".genbench-board h1{font-size:1.5rem;margin:.5rem 0}.genbench-board h2{font-size:1.2rem;margin:1.6rem 0 .4rem;"
