@@ -333,7 +333,13 @@ def fid(real, generated) -> MetricResult:
         ``value`` is the Frechet distance (lower is better); ``n`` the sample counts (0 when
         unknown, for loaded statistics); ``extras["route"]`` says which exact algebra was used:
         ``"covariance"`` (d x d covariances), ``"cross-gram"`` (n < d: nuclear norm of the centred
-        cross-Gram matrix) or ``"statistics"``.
+        cross-Gram matrix) or ``"statistics"``. From feature arrays of at least 20 rows each, ``ci`` is
+        a 95% interval for the *population* FID (n -> infinity): grouped jackknife over 10 groups of
+        both sets (:mod:`metrics.resampling`), centred at the jackknife bias-corrected estimate
+        ``extras["bias_corrected"]`` and clipped at 0. The plug-in ``value`` is biased upward by
+        O(1/n), so at small n it can lie above the interval. ``replicates`` holds the
+        leave-one-group-out values (in memory only; the harness's model comparisons reuse them).
+        Saved statistics carry no per-row information: no interval.
 
     Warns
     -----
@@ -345,7 +351,9 @@ def fid(real, generated) -> MetricResult:
     -----
     Covariances use ``ddof=1``, the convention of pytorch-fid, clean-fid and torch-fidelity, so
     values agree with them on the same features. FID has a large positive bias at small n
-    (Chong & Forsyth 2020); compare models only at equal n.
+    (Chong & Forsyth 2020); compare models only at equal n. The replicates come from per-group
+    moment sums (one group scatter per replicate, no second pass over the data) and cost one extra
+    trace-square-root solve each.
 
     References
     ----------

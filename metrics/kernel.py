@@ -311,7 +311,10 @@ def mmd(real, generated, *, kernel="gaussian", bandwidth="median", estimator="un
         ``value``: MMD^2 (can be slightly negative for the unbiased and linear estimators);
         ``ci``: 95% normal interval for ``"unbiased"`` and ``"linear"`` (``None`` for the biased
         estimator, whose O(1/n) bias an interval around it would not cover); ``extras``: ``kernel``,
-        ``bandwidth`` (sigma used, ``None`` for polynomial / callable kernels), ``estimator``, ``se``.
+        ``bandwidth`` (sigma used, ``None`` for polynomial / callable kernels), ``estimator``, ``se``;
+        ``replicates`` (unbiased and biased estimators, at least 20 rows per set): leave-one-group-out
+        values from kernel block sums by group in the same pass, at the full sets' bandwidth, which
+        the harness's model comparisons use (:mod:`metrics.resampling`).
 
     Notes
     -----
@@ -537,7 +540,11 @@ def energy_distance(real, generated, *, chunk_size=1024) -> MetricResult:
     -------
     MetricResult
         ``value``: ``2/(nm) sum|x_i - y_j| - 1/n^2 sum|x_i - x_j| - 1/m^2 sum|y_i - y_j|`` (Euclidean
-        norms; registry name ``"energy"``).
+        norms; registry name ``"energy"``). With at least 20 rows per set, ``ci``: a 95% interval for
+        the population value, grouped jackknife centred at the bias-corrected estimate
+        ``extras["bias_corrected"]`` (which removes the V-statistic's O(1/n) bias exactly in
+        expectation); ``replicates``: the leave-one-group-out values, from distance block sums by
+        group in the same pass.
 
     Notes
     -----

@@ -117,3 +117,74 @@ def test_holm_and_bh_match_hand_values():
 
 def test_lazy_names():
     assert metrics.adjust_pvalues is adjust_pvalues and metrics.group_labels is group_labels
+
+
+# ---- fast paths: every metric's replicates equal re-running it on the leave-one-group-out rows ----
+
+
+def _pair(n=120, m=100, d=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.normal(size=(m, d)) * 1.2 + 0.3
+
+
+@pytest.mark.parametrize("shape", [(120, 100, 3), (30, 25, 40)])  # covariance and cross-Gram routes
+def test_fid_replicates_are_leave_one_group_out_values(shape):
+    x, y = _pair(*shape)
+    with pytest.warns(metrics.MetricWarning) if shape[2] > 30 else _nothing():
+        r = metrics.fid(x, y)
+    from metrics.frechet import _frechet_from_features
+
+    bb = jackknife_values(lambda a, b: _frechet_from_features(a, b)[0], x, y)
+    assert r.replicates.values == pytest.approx(bb, rel=1e-9, abs=1e-12)
+    assert r.replicates.centre == "bias-corrected"
+    centre = 10 * r.value - 9 * bb.mean()
+    assert r.extras["bias_corrected"] == pytest.approx(centre, rel=1e-9)
+    assert r.ci.method.startswith("grouped jackknife t (10 groups, 9 df), centred at the bias-corrected")
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_kernel_replicates_are_leave_one_group_out_values():
+    x, y = _pair()
+    r = metrics.mmd(x, y)
+    bb = jackknife_values(lambda a, b: metrics.mmd(a, b, bandwidth=r.extras["bandwidth"]).value, x, y)
+    assert r.replicates.values == pytest.approx(bb, rel=1e-10)
+    r = metrics.energy_distance(x, y)
+    bb = jackknife_values(lambda a, b: metrics.energy_distance(a, b).value, x, y)
+    assert r.replicates.values == pytest.approx(bb, rel=1e-10)
+    assert r.ci.low <= r.extras["bias_corrected"] <= r.ci.high
+
+
+def test_kid_interval_is_for_the_population_value():
+    x, y = _pair()
+    r = metrics.kid(x, y, subsets=20, subset_size=50, dtype="float64", seed=3)
+    bb = jackknife_values(lambda a, b: metrics.mmd(a, b, kernel="polynomial").value, x, y, seed=3)
+    assert r.replicates.values == pytest.approx(bb, rel=1e-10)
+    subset_values_var = (r.extras["subset_std"] ** 2) * 20 / 19 / 20
+    assert r.replicates.extra_variance == pytest.approx(subset_values_var, rel=1e-10)
+    g = 10
+    se = math.sqrt((g - 1) / g * ((bb - bb.mean()) ** 2).sum() + subset_values_var)
+    assert r.ci.high - r.value == pytest.approx(stats.t.ppf(0.975, 9) * se, rel=1e-10)
+    assert "subset Monte-Carlo" in r.ci.method
+
+
+@pytest.mark.parametrize("name", ["precision", "recall", "density", "coverage"])
+def test_knn_replicates_are_leave_one_group_out_values(name):
+    from metrics import manifold
+
+    x, y = _pair(150, 130, 3, seed=4)
+    y[:10] = y[0]  # duplicated rows: zero radii, ties at the ball edge
+    y[10:20] *= 6.0  # far points: large generated balls
+    manifold._clear_memo()
+    f = getattr(manifold, name)
+    r = f(x, y)
+    bb = jackknife_values(lambda a, b: f(a, b).value, x, y)
+    assert r.replicates.values == pytest.approx(bb, rel=1e-12, abs=1e-15)
+    assert 0.0 <= r.ci.low <= r.value <= r.ci.high
+    assert name == "density" or r.ci.high <= 1.0
