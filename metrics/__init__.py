@@ -38,9 +38,13 @@ _LAZY = {
     "inception_score": "inception",
     # PRD curves and divergence frontiers
     "prd": "frontiers", "divergence_frontier": "frontiers", "vendi_score": "frontiers",
+    # resampling machinery: grouped jackknife, disjoint folds, multiplicity adjustment
+    "GroupReplicates": "resampling", "group_labels": "resampling", "jackknife_values": "resampling",
+    "jackknife_interval": "resampling", "paired_jackknife": "resampling", "fold_values": "resampling",
+    "paired_folds": "resampling", "adjust_pvalues": "resampling",
 }
 _SUBMODULES = ("divergences", "frechet", "kernel", "classifier", "likelihood", "manifold",
-               "inception", "frontiers", "registry", "result", "errors")
+               "inception", "frontiers", "resampling", "registry", "result", "errors")
 
 __all__ = [
     "ConfidenceInterval", "MetricResult", "MetricSpec", "metric", "available_metrics", "get_metric",

@@ -17,6 +17,14 @@ chunk_size`` blocks and reduced at once (running top-L lists for the radii, coun
 metrics), and the centred float32 rows are made per block too, so the extra memory is a few
 blocks (about ``10 * chunk_size**2`` bytes) plus O(n k) lists, whatever n.
 
+Intervals (issue 13). Each result carries a grouped-jackknife interval for its expectation at
+these sample sizes (:mod:`metrics.resampling`). Replicate g drops group g of both sets and
+recomputes every radius and ball membership on what is left: each row keeps its ``2K + 8`` nearest
+neighbours (exact float64 distances), from which its k-th neighbour outside any group is read; the
+real x generated pairs within the largest leave-out radius are collected in one float32 pass
+(pairs near any replicate's radius recomputed exactly), and each replicate's four counts come from
+those pairs. Tests check the replicates equal re-running the metric on the leave-out rows.
+
 Sharing. The harness calls ``precision``, ``recall``, ``density`` and ``coverage`` one at a time on
 the same arrays. A small LRU memo keyed by a SHA-256 fingerprint of each array's bytes (plus shape,
 dtype, k and ``chunk_size``) keeps each set's k-NN radii and the real-x-generated counts, so the four
@@ -27,6 +35,7 @@ share an entry; the memo holds derived numbers only (radii, counts), never the a
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections import OrderedDict
@@ -37,6 +46,7 @@ import numpy as np
 from ._checks import check_int, check_pair
 from .errors import InputError
 from .registry import metric
+from .resampling import GROUPS, GroupReplicates, group_labels, jackknife_interval
 from .result import MetricResult
 
 #: k values whose radii and counts are always computed together, so the default calls
@@ -49,11 +59,14 @@ _EXTRA_CANDIDATES = 8
 _MEMO_SIZE = 4
 #: Pairs recomputed exactly per batch: small enough that the gathered rows stay in cache.
 _EXACT_BATCH = 128
+#: Candidate pairs whose float32 distances are checked against every replicate's radii at once.
+_PAIR_BATCH = 1 << 14
 _U32 = 2.0 ** -24  # unit roundoff of float32
 _U64 = 2.0 ** -53  # unit roundoff of float64
 
 _RADII_MEMO: OrderedDict = OrderedDict()
 _CROSS_MEMO: OrderedDict = OrderedDict()
+_GROUP_MEMO: OrderedDict = OrderedDict()
 
 
 class PrecisionRecall(NamedTuple):
@@ -95,7 +108,11 @@ def precision_recall(real, generated, *, k: int = 3, chunk_size: int = 2048) -> 
         Named tuple ``(precision, recall)`` of :class:`~metrics.result.MetricResult`.
         ``precision`` is the fraction of generated points inside at least one real ball (sample
         quality); ``recall`` the fraction of real points inside at least one generated ball
-        (coverage of the real distribution). Both in [0, 1], higher is better.
+        (coverage of the real distribution). Both in [0, 1], higher is better. With at least 20
+        rows per set each carries a 95% ``ci`` for its expectation at these sample sizes (the
+        estimand: k-NN metrics have no sample-size-free population value) from a grouped jackknife
+        over 10 groups of both sets, clipped to [0, 1], and the leave-one-group-out values in
+        ``replicates`` (in memory only).
 
     Notes
     -----
@@ -125,8 +142,8 @@ def precision_recall(real, generated, *, k: int = 3, chunk_size: int = 2048) -> 
     """
     real, generated, k, chunk_size = _check_knn(real, generated, k, chunk_size)
     counts = _counts(real, generated, k, chunk_size)
-    return PrecisionRecall(_precision_result(counts, k, real, generated),
-                           _recall_result(counts, k, real, generated))
+    return PrecisionRecall(_with_ci(_precision_result(counts, k, real, generated), real, generated, k, chunk_size),
+                           _with_ci(_recall_result(counts, k, real, generated), real, generated, k, chunk_size))
 
 
 def density_coverage(real, generated, *, k: int = 5, chunk_size: int = 2048) -> DensityCoverage:
@@ -150,6 +167,7 @@ def density_coverage(real, generated, *, k: int = 5, chunk_size: int = 2048) -> 
         ``density`` is the mean number of real balls holding a generated point, divided by k
         (about 1 when the two sets are independent samples of one distribution; can exceed 1);
         ``coverage`` the fraction of real points whose ball holds at least one generated point.
+        Intervals and ``replicates`` as in :func:`precision_recall`.
 
     Notes
     -----
@@ -180,8 +198,8 @@ def density_coverage(real, generated, *, k: int = 5, chunk_size: int = 2048) -> 
     """
     real, generated, k, chunk_size = _check_knn(real, generated, k, chunk_size)
     counts = _counts(real, generated, k, chunk_size)
-    return DensityCoverage(_density_result(counts, k, real, generated),
-                           _coverage_result(counts, k, real, generated))
+    return DensityCoverage(_with_ci(_density_result(counts, k, real, generated), real, generated, k, chunk_size),
+                           _with_ci(_coverage_result(counts, k, real, generated), real, generated, k, chunk_size))
 
 
 @metric("precision", needs="features", higher_is_better=True, group="perceptual")
@@ -192,7 +210,8 @@ def precision(real, generated, *, k: int = 3, chunk_size: int = 2048) -> MetricR
     Calls on the same arrays share their k-NN work through the module memo.
     """
     real, generated, k, chunk_size = _check_knn(real, generated, k, chunk_size)
-    return _precision_result(_counts(real, generated, k, chunk_size), k, real, generated)
+    return _with_ci(_precision_result(_counts(real, generated, k, chunk_size), k, real, generated), real, generated, k,
+                    chunk_size)
 
 
 @metric("recall", needs="features", higher_is_better=True, group="perceptual")
@@ -202,7 +221,8 @@ def recall(real, generated, *, k: int = 3, chunk_size: int = 2048) -> MetricResu
     The recall half of :func:`precision_recall`; see there for parameters and conventions.
     """
     real, generated, k, chunk_size = _check_knn(real, generated, k, chunk_size)
-    return _recall_result(_counts(real, generated, k, chunk_size), k, real, generated)
+    return _with_ci(_recall_result(_counts(real, generated, k, chunk_size), k, real, generated), real, generated, k,
+                    chunk_size)
 
 
 @metric("density", needs="features", higher_is_better=True, group="perceptual")
@@ -212,7 +232,8 @@ def density(real, generated, *, k: int = 5, chunk_size: int = 2048) -> MetricRes
     The density half of :func:`density_coverage`; see there for parameters and conventions.
     """
     real, generated, k, chunk_size = _check_knn(real, generated, k, chunk_size)
-    return _density_result(_counts(real, generated, k, chunk_size), k, real, generated)
+    return _with_ci(_density_result(_counts(real, generated, k, chunk_size), k, real, generated), real, generated, k,
+                    chunk_size)
 
 
 @metric("coverage", needs="features", higher_is_better=True, group="perceptual")
@@ -222,7 +243,8 @@ def coverage(real, generated, *, k: int = 5, chunk_size: int = 2048) -> MetricRe
     The coverage half of :func:`density_coverage`; see there for parameters and conventions.
     """
     real, generated, k, chunk_size = _check_knn(real, generated, k, chunk_size)
-    return _coverage_result(_counts(real, generated, k, chunk_size), k, real, generated)
+    return _with_ci(_coverage_result(_counts(real, generated, k, chunk_size), k, real, generated), real, generated, k,
+                    chunk_size)
 
 
 # ---------------------------------------------------------------------------------------- results
@@ -300,6 +322,7 @@ def _clear_memo() -> None:
     """Forget all memoised radii and counts (tests use it; memory is O(n k) per entry anyway)."""
     _RADII_MEMO.clear()
     _CROSS_MEMO.clear()
+    _GROUP_MEMO.clear()
 
 
 def _counts(real, generated, k, chunk_size) -> dict:
@@ -641,3 +664,144 @@ def _cross_counts(real, generated, r2, s2, ks, chunk, cr=None, cg=None) -> dict:
     return {k: {"precision": int((dens[t] > 0).sum()), "density": int(dens[t].sum()),
                 "coverage": int(cov[:, t].sum()), "recall": int(rec[:, t].sum())}
             for t, k in enumerate(ks)}
+
+
+# ------------------------------------------------------------- leave-one-group-out replicates (issue 13)
+
+#: Range of each metric, to clip its interval.
+_RANGES = {"precision": (0.0, 1.0), "recall": (0.0, 1.0), "coverage": (0.0, 1.0), "density": (0.0, None)}
+
+
+def _with_ci(result: MetricResult, real, generated, k: int, chunk_size: int) -> MetricResult:
+    """The result with its grouped-jackknife interval and replicates (sets of at least 20 rows)."""
+    values = _group_values(real, generated, k, chunk_size)
+    if values is None:
+        return result
+    reps = GroupReplicates(values[result.metric], 0, (len(real), len(generated)), "plain",
+                           method="k-NN candidate lists by group")
+    low, high = _RANGES[result.metric]
+    ci, _ = jackknife_interval(result.value, reps, low=low, high=high)
+    return dataclasses.replace(result, ci=ci, replicates=reps)
+
+
+def _group_values(real, generated, k, chunk_size):
+    """Leave-one-group-out precision/recall/density/coverage at ``k``, or None for small sets.
+
+    Replicate g drops group g of the real and of the generated rows (:func:`metrics.resampling.group_labels`
+    with seed 0) and recomputes every k-NN radius and ball membership on what is left. Memoised like
+    the counts, and computed for the shared k values together, so the four metrics cost one pass.
+    """
+    n, m = len(real), len(generated)
+    left = min(n - -(-n // GROUPS), m - -(-m // GROUPS))  # rows left by the largest group
+    if min(n, m) < 2 * GROUPS or k > left - 1:
+        return None
+    ks = tuple(sorted({k, *(s for s in _SHARED_KS if s <= left - 1)}))
+    key = (_fingerprint(real), _fingerprint(generated), ks, chunk_size)
+    found = _memo_get(_GROUP_MEMO, key)
+    if found is None:
+        found = _group_counts(real, generated, ks, chunk_size)
+        _memo_put(_GROUP_MEMO, key, found)
+    return found[k]
+
+
+def _neighbour_lists(x, cx: "_Centred", L: int, chunk: int):
+    """The L nearest other rows of each row: exact float64 squared distances (sorted) and indices.
+
+    Candidates come from a float32 Gram pass keeping ``L + _EXTRA_CANDIDATES`` per row; they are then
+    re-ranked by exact float64 distances. A float32 near-tie at the edge of the kept list is the only
+    way a list can differ from the exact one; replicates only feed a variance, where that is harmless.
+    """
+    import torch
+
+    n = len(x)
+    keep = min(n - 1, L + _EXTRA_CANDIDATES)
+    best_v = torch.full((n, keep), math.inf, dtype=torch.float32)
+    best_i = torch.zeros((n, keep), dtype=torch.int64)
+    for s0 in range(0, n, chunk):
+        rows = slice(s0, min(n, s0 + chunk))
+        a = cx.rows(rows)
+        for t0 in range(0, n, chunk):
+            cols = slice(t0, min(n, t0 + chunk))
+            block = _sqdist32(cx, rows, cx, cols, a)
+            if t0 == s0:
+                block.fill_diagonal_(math.inf)
+            _merge_topl(best_v, best_i, rows, block, t0, keep)
+    idx = best_i.numpy()
+    rows = np.repeat(np.arange(n), keep)
+    d2 = _exact_sqdist(x, x, rows, idx.ravel()).reshape(n, keep)
+    order = np.argsort(d2, axis=1, kind="stable")[:, :L]
+    return np.take_along_axis(d2, order, axis=1), np.take_along_axis(idx, order, axis=1)
+
+
+def _loo_radii(x, d2, idx, labels, ks, groups):
+    """Squared k-NN radii with group g removed, shape (groups, n, len(ks)); rows of group g get inf."""
+    n = len(x)
+    out = np.full((groups, n, len(ks)), np.inf)
+    for g in range(groups):
+        outside = labels[idx] != g
+        cnt = np.cumsum(outside, axis=1)
+        own = labels != g
+        for t, k in enumerate(ks):
+            enough = cnt[:, -1] >= k
+            pos = np.argmax(cnt >= k, axis=1)
+            out[g, :, t] = np.where(enough & own, d2[np.arange(n), pos], np.inf)
+            for r in np.flatnonzero(~enough & own):  # too many of the nearest in group g: scan the row
+                others = np.flatnonzero((labels != g) & (np.arange(n) != r))
+                out[g, r, t] = np.sort(_exact_sqdist(x, x, np.full(len(others), r), others))[k - 1]
+    return out
+
+
+def _group_counts(real, generated, ks, chunk) -> dict:
+    """For each k in ``ks``: ``{metric: ndarray (GROUPS,)}`` of leave-one-group-out values."""
+    import torch
+
+    n, d = real.shape
+    m = len(generated)
+    lab_r, lab_g = group_labels(n, GROUPS, 0), group_labels(m, GROUPS, 0)
+    centre = real.mean(axis=0)
+    cr, cg = _Centred(real, centre), _Centred(generated, centre)
+    L = 2 * max(ks) + _EXTRA_CANDIDATES
+    rr = _loo_radii(real, *_neighbour_lists(real, cr, min(L, n - 1), chunk), lab_r, ks, GROUPS)
+    ss = _loo_radii(generated, *_neighbour_lists(generated, cg, min(L, m - 1), chunk), lab_g, ks, GROUPS)
+    # a pair can matter to some replicate only within the largest leave-out radius of either end
+    r_max = np.where(np.isfinite(rr), rr, -np.inf).max(axis=(0, 2))
+    s_max = np.where(np.isfinite(ss), ss, -np.inf).max(axis=(0, 2))
+    tau = _tau(d)
+    pi_all, pj_all, d2_all = [], [], []
+    for s0 in range(0, n, chunk):
+        rows = slice(s0, min(n, s0 + chunk))
+        a = cr.rows(rows)
+        for t0 in range(0, m, chunk):
+            cols = slice(t0, min(m, t0 + chunk))
+            block = _sqdist32(cr, rows, cg, cols, a)
+            err = tau * (cr.norms[rows].max() + cg.norms[cols].max())
+            cand = block <= torch.from_numpy(_up32(r_max[rows] + err))[:, None]
+            cand |= block <= torch.from_numpy(_up32(s_max[cols] + err))[None, :]
+            pi, pj = (t.numpy() for t in torch.nonzero(cand, as_tuple=True))
+            pi, pj = pi + s0, pj + t0
+            dv = block.numpy()[pi - s0, pj - t0].astype(np.float64)
+            # exact distances only where some replicate's radius lies within the float32 error bound
+            unsure = np.zeros(len(pi), dtype=bool)
+            for p0 in range(0, len(pi), _PAIR_BATCH):  # bounded memory when balls hold many pairs
+                sl = slice(p0, p0 + _PAIR_BATCH)
+                near = lambda radii, idx: (np.abs(dv[sl, None, None] - radii[:, idx].transpose(1, 0, 2))  # noqa: E731
+                                           <= err).any(axis=(1, 2))
+                unsure[sl] = near(rr, pi[sl]) | near(ss, pj[sl])
+            dv[unsure] = _exact_sqdist(real, generated, pi[unsure], pj[unsure])
+            pi_all.append(pi)
+            pj_all.append(pj)
+            d2_all.append(dv)
+    pi, pj, dv = (np.concatenate(v) for v in (pi_all, pj_all, d2_all))
+    out = {k: {name: np.empty(GROUPS) for name in ("precision", "recall", "density", "coverage")} for k in ks}
+    for g in range(GROUPS):
+        alive = (lab_r[pi] != g) & (lab_g[pj] != g)
+        n_g, m_g = int((lab_r != g).sum()), int((lab_g != g).sum())
+        for t, k in enumerate(ks):
+            in_real = alive & (dv <= rr[g, pi, t])
+            in_gen = alive & (dv <= ss[g, pj, t])
+            res = out[k]
+            res["density"][g] = in_real.sum() / (k * m_g)
+            res["precision"][g] = len(np.unique(pj[in_real])) / m_g
+            res["coverage"][g] = len(np.unique(pi[in_real])) / n_g
+            res["recall"][g] = len(np.unique(pi[in_gen])) / n_g
+    return out

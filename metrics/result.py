@@ -61,6 +61,9 @@ class MetricResult:
         estimator can only bound it from below (above), e.g. a classifier-estimated KL whose
         log-ratios saturate where one distribution has mass the other lacks. Leaderboards show
         such a value as "> value" and never rank it as a confident number.
+    replicates : metrics.resampling.GroupReplicates, optional
+        Leave-one-group-out values behind ``ci``, kept in memory only (never serialised, not part of
+        equality) so the harness's paired model comparisons reuse them instead of recomputing.
     """
 
     metric: str
@@ -71,6 +74,7 @@ class MetricResult:
     n: tuple[int, ...] = ()
     extras: dict = field(default_factory=dict)
     bound: str | None = None
+    replicates: object = field(default=None, compare=False, repr=False)
 
     def __post_init__(self):
         if self.bound not in (None, "lower", "upper"):

@@ -1,0 +1,121 @@
+"""Level, power and interval coverage of genbench.significance / metrics.resampling, by simulation.
+
+Worlds (2-D): the reference is 8 Gaussians on a ring (radius 4, sd 0.5, equal weights).
+
+Level (two models of equal expected quality by symmetry, different distributions):
+  ``alternate``: A = modes 0,2,4,6; B = modes 1,3,5,7 (a rotation of A by 45 degrees).
+  ``mirror``:    A = modes 0,1,2,3; B = A mirrored about the x-axis (modes 0,7,6,5); the reference is
+                 symmetric about that axis.
+Power: A = the true ring; B = the ring with 10% of samples replaced by broad noise (sd 4), or with one
+mode dropped.
+
+Usage: python benchmarks/calibrate_significance.py level|power METRICS CONSTRUCTION N SEEDS
+       python benchmarks/calibrate_significance.py coverage METRICS WORLD N SEEDS
+"""
+
+import dataclasses
+import sys
+import time
+import warnings
+
+import numpy as np
+
+import metrics
+from genbench.significance import compare
+from metrics import manifold
+
+warnings.simplefilter("ignore")
+
+
+def ring(n, rng, modes=range(8), radius=4.0, sd=0.5):
+    modes = np.asarray(list(modes))
+    k = rng.integers(0, len(modes), n)
+    ang = modes[k] * np.pi / 4
+    return np.c_[radius * np.cos(ang), radius * np.sin(ang)] + rng.normal(size=(n, 2)) * sd
+
+
+def construct(kind, n, rng):
+    ref = ring(n, rng)
+    if kind == "alternate":
+        return ref, ring(n, rng, [0, 2, 4, 6]), ring(n, rng, [1, 3, 5, 7])
+    if kind == "mirror":
+        b = ring(n, rng, [0, 1, 2, 3])
+        b[:, 1] *= -1
+        return ref, ring(n, rng, [0, 1, 2, 3]), b
+    if kind == "noise":
+        b = ring(n, rng)
+        b[: n // 10] = rng.normal(size=(n // 10, 2)) * 4.0
+        return ref, ring(n, rng), b
+    if kind == "drop":
+        return ref, ring(n, rng), ring(n, rng, range(7))
+    raise ValueError(kind)
+
+
+def options(name, n, seed):
+    spec = metrics.get_metric(name)
+    opts = {"seed": seed} if "seed" in spec.options else {}
+    if name == "kid":
+        opts["subset_size"] = n // 2
+    if name in ("c2st", "kl"):
+        opts["classifier"] = "quadratic"
+    if name == "kl":
+        opts["n_bootstrap"] = 0
+    return spec, opts
+
+
+def test_pairs(names, kind, n, seeds):
+    rej = {k: [] for k in names}
+    for s in range(seeds):
+        ref, a, b = construct(kind, n, np.random.default_rng([s, 99]))
+        manifold._clear_memo()
+        for name in names:
+            spec, opts = options(name, n, s)
+            res = {m: spec.func(ref, x, **opts) for m, x in (("a", a), ("b", b))}
+            (c,) = compare(spec, {"a": (ref, a), "b": (ref, b)}, res, options=opts, seed=s)
+            rej[name].append(c.pvalue)
+    return {k: np.array(v) for k, v in rej.items()}
+
+
+def world(kind, n, rng):
+    """(reference, model) for the coverage worlds: ``ring`` (model = ring with 10% noise), ``gauss``."""
+    if kind == "ring":
+        _, _, b = construct("noise", n, rng)
+        return ring(n, rng), b
+    return rng.normal(size=(n, 2)), rng.normal(size=(n, 2)) * 1.2 + [0.5, 0.0]
+
+
+if __name__ == "__main__":
+    what, names, kind, n, seeds = sys.argv[1], sys.argv[2].split(","), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+    t0 = time.perf_counter()
+    if what in ("level", "power"):
+        p = test_pairs(names, kind, n, seeds)
+        alpha = 0.05 if what == "level" else 0.01
+        print(what, kind, n, seeds, {k: round(float((v < alpha).mean()), 4) for k, v in p.items()},
+              f"{time.perf_counter() - t0:.0f}s", flush=True)
+    else:  # coverage of the metric's own interval
+        big = {}
+        for name in names:  # population value: one very large sample (fid, kid) or the mean over seeds
+            spec, opts = options(name, 20000, 0)
+            if name in ("fid", "kid", "mmd", "energy"):
+                r, g = world(kind, 20000, np.random.default_rng(12345))
+                if name == "kid":
+                    opts["subset_size"] = 5000
+                big[name] = spec.func(r, g, **opts)
+                big[name] = big[name].extras.get("bias_corrected", big[name].value)
+        vals = {k: [] for k in names}
+        cis = {k: [] for k in names}
+        for s in range(seeds):
+            r, g = world(kind, n, np.random.default_rng([s, 7]))
+            manifold._clear_memo()
+            for name in names:
+                spec, opts = options(name, n, s)
+                res = spec.func(r, g, **opts)
+                vals[name].append(res.value)
+                cis[name].append((res.ci.low, res.ci.high))
+        out = {}
+        for name in names:
+            truth = big.get(name, float(np.mean(vals[name])))
+            lo, hi = np.array(cis[name]).T
+            out[name] = (round(float(((lo <= truth) & (truth <= hi)).mean()), 3), "large sample" if name in big
+                         else "mean over seeds")
+        print("coverage", kind, n, seeds, out, f"{time.perf_counter() - t0:.0f}s", flush=True)

@@ -1,0 +1,181 @@
+"""Pairwise model comparisons (genbench.significance): the right null, intervals, Holm, level and power."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import metrics
+from genbench.results import Comparison
+from genbench.significance import compare, log_prob_test, wants_test
+from metrics import GaussianStats, manifold
+
+_spec = importlib.util.spec_from_file_location(
+    "calibrate_significance", Path(__file__).parents[2] / "benchmarks" / "calibrate_significance.py")
+cal = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(cal)
+
+
+def _run(name, sets, ref, seed=0, **opts):
+    spec = metrics.get_metric(name)
+    opts = {**({"seed": seed} if "seed" in spec.options else {}), **opts}
+    results = {m: spec.func(ref, x, **opts) for m, x in sets.items()}
+    return compare(spec, {m: (ref, x) for m, x in sets.items()}, results, options=opts, seed=seed), results
+
+
+# ---- which metrics are tested -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["fid", "kid", "precision", "c2st", "inception_score", "parzen", "log_likelihood"])
+def test_auto_tests_every_metric(name):
+    spec = metrics.get_metric(name)
+    assert wants_test(spec, "auto") and wants_test(spec, "all")
+    assert not wants_test(spec, "none")
+    assert wants_test(spec, (name,)) and not wants_test(spec, ("something_else",))
+
+
+# ---- the comparisons ------------------------------------------------------------------------
+
+
+def test_jackknife_comparisons_all_pairs_with_holm():
+    rng = np.random.default_rng(0)
+    ref = rng.normal(size=(400, 2))
+    sets = {"good": rng.normal(size=(400, 2)), "near": rng.normal(size=(400, 2)) + 0.05,
+            "bad": rng.normal(size=(400, 2)) + 1.0}
+    comps, results = _run("fid", sets, ref)
+    assert [(c.model_a, c.model_b) for c in comps] == [("good", "near"), ("good", "bad"), ("near", "bad")]
+    for c in comps:
+        assert isinstance(c, Comparison) and c.status == "ok" and c.metric == "fid"
+        assert c.difference == results[c.model_a].value - results[c.model_b].value
+        assert c.adjustment == "holm over 3 pairs of fid"
+        assert c.method == "paired grouped jackknife t (10 groups, 9 df)"
+        assert c.ci.low < c.difference < c.ci.high
+        # the t statistic and interval agree: p < 0.05 exactly when 0 is outside the 95% interval
+        assert (c.pvalue < 0.05) == (not c.ci.low <= 0.0 <= c.ci.high)
+    raw = np.array([c.pvalue for c in comps])
+    order = np.argsort(raw)
+    holm = np.maximum.accumulate(np.minimum(1, (3 - np.arange(3)) * raw[order]))
+    assert [comps[i].pvalue_adjusted for i in order] == pytest.approx(holm.tolist(), rel=1e-12)
+    assert comps[1].better() == "good" and comps[2].better() == "near"
+    assert comps[0].better() is None
+
+
+def test_paired_replicates_share_the_reference_groups():
+    # replicate g of every model drops the same reference rows, so a model compared with itself
+    # (a copy) has a difference of exactly 0 in every replicate
+    rng = np.random.default_rng(1)
+    ref, x = rng.normal(size=(300, 3)), rng.normal(size=(300, 3))
+    comps, _ = _run("precision", {"a": x, "b": x.copy()}, ref)
+    assert comps[0].difference == 0.0 and comps[0].pvalue == 1.0 and comps[0].extras["se"] == 0.0
+
+
+def test_black_box_metrics_use_disjoint_folds():
+    rng = np.random.default_rng(2)
+    ref = rng.normal(size=(400, 2))
+    sets = {"same": rng.normal(size=(400, 2)), "shifted": rng.normal(size=(400, 2)) + 1.0}
+    comps, results = _run("c2st", sets, ref, seed=3, classifier="quadratic")
+    (c,) = comps
+    assert c.method == "paired disjoint-fold t (10 folds, variance rescaled to full size, 9 df)"
+    assert c.better() == "same" and c.pvalue < 1e-3 and c.adjustment == "holm over 1 pair of c2st"
+    # by hand: the metric on each fold of the reference and of each model
+    labels = metrics.group_labels(400, 10, 3)  # same size: the same fold labels for every set
+    folds = {m: np.array([metrics.c2st(ref[labels == g], x[labels == g],
+                                       classifier="quadratic", seed=3).value for g in range(10)])
+             for m, x in sets.items()}
+    d = folds["same"] - folds["shifted"]
+    assert c.extras["se"] == pytest.approx(d.std(ddof=1) / math.sqrt(10), rel=1e-12)
+    assert c.difference == results["same"].value - results["shifted"].value
+
+
+def test_probs_metrics_have_no_reference():
+    rng = np.random.default_rng(4)
+
+    def probs(sharp):
+        logits = rng.normal(size=(500, 10)) * sharp
+        p = np.exp(logits - logits.max(1, keepdims=True))
+        return p / p.sum(1, keepdims=True)
+
+    spec = metrics.get_metric("inception_score")
+    sets = {"sharp": probs(4.0), "flat": probs(0.5)}
+    results = {m: spec.func(p) for m, p in sets.items()}
+    (c,) = compare(spec, {m: (p,) for m, p in sets.items()}, results, options={}, seed=0)
+    assert c.status == "ok" and c.better() == "sharp" and "disjoint-fold" in c.method
+
+
+def test_log_prob_comparisons():
+    rng = np.random.default_rng(5)
+    base = rng.normal(size=400)
+    lp = {"a": base + 0.2 + 0.1 * rng.normal(size=400), "b": base, "c": rng.normal(size=300)}
+    spec = metrics.get_metric("log_likelihood")
+    results = {m: spec.func(x) for m, x in lp.items()}
+    comps = compare(spec, {m: (x,) for m, x in lp.items()}, results, options={}, seed=0)
+    ab, ac, bc = comps
+    ref = log_prob_test(lp["a"], lp["b"], n_resamples=9999, seed=0)
+    assert ab.pvalue == ref.pvalue and ab.method == ref.method and ab.better() == "a"
+    d = lp["a"] - lp["b"]
+    half = stats.t.ppf(0.975, 399) * d.std(ddof=1) / 20.0
+    assert ab.ci.low == pytest.approx(d.mean() - half, rel=1e-10) and ab.difference == pytest.approx(d.mean())
+    assert "unpaired" in ac.method and "Welch" in ac.ci.method
+    assert ab.adjustment == "holm over 3 pairs of log_likelihood"
+
+
+def test_log_prob_comparison_in_the_metric_units():
+    # base-2 log-probs: the metric reports nats, and so does the difference
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=200) - 3.0, rng.normal(size=200) - 4.0
+    spec = metrics.get_metric("log_likelihood")
+    results = {"a": spec.func(a, base="2"), "b": spec.func(b, base="2")}
+    (c,) = compare(spec, {"a": (a,), "b": (b,)}, results, options={"base": "2"}, seed=0)
+    assert c.difference == pytest.approx(results["a"].value - results["b"].value, rel=1e-12)
+
+
+def test_failures_become_failed_comparisons():
+    rng = np.random.default_rng(7)
+    ref = rng.normal(size=(100, 2))
+    spec = metrics.get_metric("fid")
+    stats_ref = GaussianStats.from_features(ref)
+    sets = {"a": rng.normal(size=(100, 2)), "b": rng.normal(size=(100, 2)) + 1}
+    results = {m: spec.func(stats_ref, x) for m, x in sets.items()}
+    (c,) = compare(spec, {m: (stats_ref, x) for m, x in sets.items()}, results, options={}, seed=0)
+    assert c.status == "failed" and "saved statistics" in c.error and math.isnan(c.pvalue)
+    assert c.pvalue_adjusted is None and c.better() is None
+
+
+# ---- level and power (small default versions; the large runs are marked slow) -------------------
+
+
+@pytest.mark.parametrize("kind", ["alternate", "mirror"])
+def test_level_small(kind):
+    # 20 seeds: more than 4 rejections at alpha = 0.05 has probability 0.003 under a correct level
+    p = cal.test_pairs(["fid", "precision", "recall", "coverage"], kind, 300, 20)
+    for name, values in p.items():
+        assert (values < 0.05).sum() <= 4, (name, values)
+
+
+def test_power_small():
+    # 10% broad noise barely moves the first two moments (FID, KID do not see it); a dropped mode does
+    noise = cal.test_pairs(["mmd", "precision", "density"], "noise", 1000, 1)
+    assert all(v[0] < 0.01 for v in noise.values()), noise
+    drop = cal.test_pairs(["recall", "coverage", "fid", "kid"], "drop", 1000, 1)
+    assert all(v[0] < 0.01 for v in drop.values()), drop
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["alternate", "mirror"])
+def test_level_200_seeds(kind):
+    lo, hi = stats.binom.ppf(0.005, 200, 0.05), stats.binom.ppf(0.995, 200, 0.05)  # 3 and 19
+    p = cal.test_pairs(["fid", "kid", "mmd", "precision", "recall", "density", "coverage", "c2st", "kl"],
+                       kind, 500, 200)
+    rejected = {name: int((v < 0.05).sum()) for name, v in p.items()}
+    assert all(lo <= r <= hi for r in rejected.values()), rejected
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["noise", "drop"])
+def test_power_10_seeds(kind):
+    names = {"noise": ["mmd", "precision", "density", "c2st"], "drop": ["fid", "kid", "recall", "coverage"]}[kind]
+    p = cal.test_pairs(names, kind, 1000, 10)
+    assert all((v < 0.01).all() for v in p.values()), p
