@@ -188,7 +188,7 @@ def test_support_mismatch_is_a_lower_bound_in_the_affected_direction_only():
     import metrics
     from metrics import MetricWarning
 
-    real, generated = draw("support-mismatch", 2000, seed=0)  # real on [0,2]x[0,1], generated on [0,1]^2
+    real, generated = draw("support-mismatch", 1000, seed=0)  # real on [0,2]x[0,1], generated on [0,1]^2
     truth = true_d_pi("support-mismatch")
     with pytest.warns(MetricWarning, match=r"KL\(P\|\|Q\) \(pi = 0\) is only a lower bound: \d+\.\d% of the real rows"):
         kl = metrics.get_metric("kl")(real, generated, n_bootstrap=100)
@@ -223,3 +223,59 @@ def test_ring_against_its_ml_gaussian_is_seen():
     assert metrics.c2st(real, generated).pvalue < 1e-10
     quadratic = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5), classifier="quadratic", n_bootstrap=0)
     assert max(quadratic.d_pi) < 0.1  # what the old default reported
+
+
+# --------------------------------------------------------------------------- slow: the acceptance numbers
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", WORLDS)
+def test_accuracy_at_n_10000(name):
+    import warnings
+
+    import metrics
+
+    real, generated = draw(name, 10_000, seed=0)
+    truth = true_d_pi(name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", metrics.MetricWarning)
+        spec = metrics.divergence_spectrum(real, generated, pis=PIS, n_bootstrap=300, seed=0)
+    bounded = _bounded(spec)
+    assert np.all(_check_accuracy(np.array(spec.d_pi), truth, bounded)), (spec.d_pi, truth)
+    # an infinite truth is never reported as a confident number
+    assert not np.any(np.isinf(truth) & bounded)
+    flagged = [str(w.message).split(" (pi")[0] for w in caught if issubclass(w.category, metrics.MetricWarning)]
+    assert sorted(set(flagged)) == sorted({("KL(P||Q)", "KL(Q||P)")[i // 4] for i in np.flatnonzero(~bounded)})
+
+
+def coverage(name, seeds=50, n=2000):
+    """Share of seeds whose 95% interval covers the truth, per pi (lower-bound rows count as covered if <= truth)."""
+    import warnings
+
+    import metrics
+
+    truth = true_d_pi(name)
+    hits = []
+    for seed in range(seeds):
+        real, generated = draw(name, n, seed=1000 + seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", metrics.MetricWarning)
+            spec = metrics.divergence_spectrum(real, generated, pis=PIS, n_bootstrap=300, seed=seed)
+        hits.append(_covered(spec, truth))
+    return np.mean(hits, axis=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["same-10d", "same-64d", "shift-10d", "scale-10d", "corr-2d", "corr-10d"])
+def test_coverage_over_50_seeds_at_n_2000(name):
+    rates = coverage(name)
+    assert rates.min() >= 0.90, rates
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [w for w in WORLDS if not w.startswith("same")])
+def test_c2st_power_at_n_2000(name):
+    import metrics
+
+    real, generated = draw(name, 2000, seed=0)
+    assert metrics.c2st(real, generated).pvalue < 0.01
