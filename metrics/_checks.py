@@ -32,6 +32,11 @@ def as_matrix(x, name: str, *, dtype=np.float64, min_rows: int = 1) -> np.ndarra
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise InputError(f"`{name}` could not be read as an array ({exc}). Pass an (n, d) array.") from None
+    if np.iscomplexobj(arr):  # a cast to float would silently drop the imaginary part
+        raise InputError(
+            f"`{name}` is complex (dtype {arr.dtype}); metrics need real-valued features. Pass the real part, "
+            "the magnitude, or real and imaginary parts as separate features (np.hstack([x.real, x.imag]))."
+        )
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise InputError(f"`{name}` must be numeric; got dtype {arr.dtype}. Pass an (n, d) array of numbers.")
     if arr.ndim == 1:

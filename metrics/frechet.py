@@ -18,6 +18,7 @@ centred cross-Gram matrix A B^T / sqrt((n1 - 1)(n2 - 1)), which needs no d x d w
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 import warnings
@@ -248,9 +249,38 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
         raise InputError(
             f"the two Gaussians must have the same dimension; got {mu1.shape[0]} and {mu2.shape[0]}."
         )
+    top = max(_max_abs(mu1), _max_abs(mu2), np.sqrt(_max_abs(sigma1)), np.sqrt(_max_abs(sigma2)))
+    scale = _unsafe_scale(top)
+    if scale != 1.0:  # the distance is homogeneous of degree 2: compute at unit scale, rescale exactly
+        mu1, mu2, sigma1, sigma2 = mu1 / scale, mu2 / scale, sigma1 / scale**2, sigma2 / scale**2
     diff = mu1 - mu2
     value = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2.0 * _trace_sqrt_product(sigma1, sigma2)
-    return max(float(value), 0.0)
+    return _finite_fid(max(float(value), 0.0) * scale * scale, top)
+
+
+#: Features (or means, or square roots of covariance entries) whose magnitude lies outside
+#: [2^-100, 2^100] are divided by a power of two first: the trace term works with fourth powers of
+#: the scale (L^T S2 L), which overflow float64 near 1e77 (LAPACK then fails with "Internal Error").
+_SAFE_MAGNITUDE = 2.0**100
+
+
+def _max_abs(x) -> float:
+    return max(float(np.max(x)), -float(np.min(x))) if np.size(x) else 0.0
+
+
+def _unsafe_scale(top: float) -> float:
+    """1.0 for magnitudes in the safe range, else the power of two that brings ``top`` into [1, 2)."""
+    if top == 0.0 or 1.0 / _SAFE_MAGNITUDE <= top <= _SAFE_MAGNITUDE:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(top)[1] - 1)
+
+
+def _finite_fid(value: float, top: float) -> float:
+    if not math.isfinite(value):
+        raise InputError(f"the Frechet distance is beyond the float64 range ({value}) for features of magnitude up to "
+                         f"{top:.3g}: it grows as the square of the feature scale. Rescale the features (e.g. "
+                         "standardise each feature) first.")
+    return value
 
 
 def _frechet_from_features(real: np.ndarray, generated: np.ndarray) -> tuple[float, str]:
@@ -346,7 +376,11 @@ def fid(real, generated) -> MetricResult:
                 stacklevel=2,
             )
     if isinstance(real, np.ndarray) and isinstance(generated, np.ndarray):
-        value, route = _frechet_from_features(real, generated)
+        top = max(_max_abs(real), _max_abs(generated))
+        scale = _unsafe_scale(top)  # powers of two: exact; the value scales with its square
+        value, route = _frechet_from_features(real / scale, generated / scale) if scale != 1.0 else \
+            _frechet_from_features(real, generated)
+        value = _finite_fid(value * scale * scale, top)
     else:
         s1, s2 = (x if isinstance(x, GaussianStats) else GaussianStats.from_features(x)
                   for x in (real, generated))
