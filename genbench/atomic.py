@@ -69,7 +69,7 @@ def output_target(path) -> tuple[Path, int | None]:
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
     try:
         st = os.stat(target)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # a new file (or a bad folder, reported below)
         st = None
     except OSError as exc:
         raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}. Choose another path.") from None

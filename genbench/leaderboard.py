@@ -504,8 +504,14 @@ class Leaderboard:
             fig = self._spectrum(Figure)
         else:
             raise InputError(f"`kind` must be 'scatter' or 'spectrum'; got {kind!r}.")
-        if path is not None:
-            fig.savefig(path, bbox_inches="tight")
+        if path is not None:  # rendered in memory, then written atomically (symlinks followed, modes kept)
+            import os
+
+            from .atomic import atomic_write
+
+            buf = io.BytesIO()
+            fig.savefig(buf, format=os.path.splitext(str(path))[1].lstrip(".").lower() or "png", bbox_inches="tight")
+            atomic_write(path, buf.getvalue())
         return fig
 
     def _scatter(self, Figure, x):
