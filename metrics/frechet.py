@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg
 import scipy.linalg.blas
 
-from ._checks import as_matrix, check_finite, check_int
+from ._checks import as_matrix, check_finite, check_int, max_abs, power_of_two_scale
 from .errors import InputError, MetricWarning
 from .registry import metric
 from .result import MetricResult
@@ -249,8 +249,8 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
         raise InputError(
             f"the two Gaussians must have the same dimension; got {mu1.shape[0]} and {mu2.shape[0]}."
         )
-    top = max(_max_abs(mu1), _max_abs(mu2), np.sqrt(_max_abs(sigma1)), np.sqrt(_max_abs(sigma2)))
-    scale = _unsafe_scale(top)
+    top = max(max_abs(mu1), max_abs(mu2), np.sqrt(max_abs(sigma1)), np.sqrt(max_abs(sigma2)))
+    scale = power_of_two_scale(top, _SAFE_MAGNITUDE)
     if scale != 1.0:  # the distance is homogeneous of degree 2: compute at unit scale, rescale exactly
         mu1, mu2, sigma1, sigma2 = mu1 / scale, mu2 / scale, sigma1 / scale**2, sigma2 / scale**2
     diff = mu1 - mu2
@@ -262,17 +262,6 @@ def frechet_distance(mu1, sigma1, mu2, sigma2) -> float:
 #: [2^-100, 2^100] are divided by a power of two first: the trace term works with fourth powers of
 #: the scale (L^T S2 L), which overflow float64 near 1e77 (LAPACK then fails with "Internal Error").
 _SAFE_MAGNITUDE = 2.0**100
-
-
-def _max_abs(x) -> float:
-    return max(float(np.max(x)), -float(np.min(x))) if np.size(x) else 0.0
-
-
-def _unsafe_scale(top: float) -> float:
-    """1.0 for magnitudes in the safe range, else the power of two that brings ``top`` into [1, 2)."""
-    if top == 0.0 or 1.0 / _SAFE_MAGNITUDE <= top <= _SAFE_MAGNITUDE:
-        return 1.0
-    return math.ldexp(1.0, math.frexp(top)[1] - 1)
 
 
 def _finite_fid(value: float, top: float) -> float:
@@ -376,8 +365,8 @@ def fid(real, generated) -> MetricResult:
                 stacklevel=2,
             )
     if isinstance(real, np.ndarray) and isinstance(generated, np.ndarray):
-        top = max(_max_abs(real), _max_abs(generated))
-        scale = _unsafe_scale(top)  # powers of two: exact; the value scales with its square
+        top = max(max_abs(real), max_abs(generated))
+        scale = power_of_two_scale(top, _SAFE_MAGNITUDE)  # powers of two: exact; the value scales with its square
         value, route = _frechet_from_features(real / scale, generated / scale) if scale != 1.0 else \
             _frechet_from_features(real, generated)
         value = _finite_fid(value * scale * scale, top)

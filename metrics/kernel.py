@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_choice, check_int, check_pair, check_seed
+from ._checks import check_choice, check_int, check_pair, check_seed, max_abs, power_of_two_scale
 from .errors import InputError, MetricWarning
 from .registry import metric
 from .result import ConfidenceInterval, MetricResult
@@ -194,11 +194,6 @@ def _pool(real, generated, kern):
 _SAFE_MAGNITUDE = 2.0**200
 
 
-def _max_abs(x) -> float:
-    """Largest magnitude in ``x`` without a temporary copy of it."""
-    return max(float(x.max()), -float(x.min())) if x.size else 0.0
-
-
 def _rescale(z, kern):
     """Divide ``z`` in place by a power of two when its magnitude is unsafe (:data:`_SAFE_MAGNITUDE`).
 
@@ -206,10 +201,9 @@ def _rescale(z, kern):
     Gaussian / Laplace kernel values are bit-for-bit those of an overflow-free computation; explicit
     bandwidths are divided alike, and the energy kernel multiplies its distances back by the scale.
     """
-    top = _max_abs(z)
-    if top == 0.0 or 1.0 / _SAFE_MAGNITUDE <= top <= _SAFE_MAGNITUDE:
+    kern.scale = power_of_two_scale(max_abs(z), _SAFE_MAGNITUDE)
+    if kern.scale == 1.0:
         return
-    kern.scale = math.ldexp(1.0, math.frexp(top)[1] - 1)  # top / scale lies in [1, 2)
     z /= kern.scale
     if kern.bandwidths is not None:
         kern.bandwidths = tuple(b / kern.scale for b in kern.bandwidths)
@@ -219,7 +213,7 @@ def _finite_value(value, what, kern, real, generated):
     """``value`` when finite, else an :class:`InputError` that names the cause (the feature scale)."""
     if math.isfinite(value):
         return value
-    top = max(_max_abs(real), _max_abs(generated))
+    top = max(max_abs(real), max_abs(generated))
     grows = {"polynomial": "the polynomial kernel (x.y/d + 1)^3 grows as the 6th power of the feature scale",
              "energy": "the energy distance grows with the feature scale",
              "callable": "the `kernel` callable's values overflow"}.get(kern.name, "the kernel values overflow")
@@ -844,7 +838,7 @@ def kid(real, generated, *, subsets=100, subset_size=None, seed=0, dtype="float3
     # 3.4e38 into inf and call them "non-finite"
     real, generated = check_pair(real, generated, dtype=None)
     n, m = len(real), len(generated)
-    top, notes = max(_max_abs(real), _max_abs(generated)), {}
+    top, notes = max(max_abs(real), max_abs(generated)), {}
     if name == "float32" and top > math.sqrt(_F32_GRAM_MAX / real.shape[1]):
         name = "float64"
         notes["dtype_note"] = (f"float64 Gram products: features of magnitude {top:.3g} would overflow float32 "

@@ -215,17 +215,21 @@ def test_interrupt_prints_one_line_and_exits_128_plus_signal(tmp_path, sig, code
     assert stray(tmp_path / "deep" / "er", []) == []
 
 
-def test_interrupted_publish_leaves_no_staging(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("sig, code, line", [(signal.SIGINT, 130, "interrupted\n"),
+                                             (signal.SIGTERM, 143, "interrupted (SIGTERM)\n")])
+def test_signal_during_publish_leaves_no_staging(tmp_path, monkeypatch, capsys, sig, code, line):
     results = tmp_path / "r.jsonl"
     results.write_text(json.dumps({"model": "a", "metric": "fid", "value": 1.0, "higher_is_better": False}) + "\n")
 
-    def interrupt(fd):
-        raise KeyboardInterrupt
+    def signal_self(fd):  # the signal arrives while the staging folder is being filled
+        os.kill(os.getpid(), sig)
+        time.sleep(1)
 
-    monkeypatch.setattr(os, "fsync", interrupt)  # Ctrl-C while the staging folder is being filled
-    assert main(["leaderboard", str(results), "--publish", str(tmp_path / "board"), "--format", "csv"]) == 130
-    assert capsys.readouterr().err == "interrupted\n"
+    monkeypatch.setattr(os, "fsync", signal_self)
+    assert main(["leaderboard", str(results), "--publish", str(tmp_path / "board"), "--format", "csv"]) == code
+    assert capsys.readouterr().err == line
     assert stray(tmp_path, ["r.jsonl"]) == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # main() put the default handler back
 
 
 def test_stale_staging_of_a_killed_publish_is_removed_next_time(tmp_path):
