@@ -139,7 +139,8 @@ def remove_stale_staging(directory: Path) -> list[Path]:
 
     A publish killed outright (SIGKILL, power loss) cannot clean up after itself; the next publish
     to the same place does. Folders of a live process (a concurrent publish) are left alone; folders
-    named without a process id (written by genbench before 0.2) are removed once untouched for an hour.
+    named without a process id (written by earlier genbench versions) are removed once untouched
+    for an hour.
 
     Returns
     -------

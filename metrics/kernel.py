@@ -465,12 +465,13 @@ def _permutation_test(K, n, *, n_permutations, rng, estimator):
             null.append(stat(s))
         null = np.concatenate(null)
         pvalue = float((1 + np.count_nonzero(null >= t_obs - tol)) / (1 + n_permutations))
-    spread = float(np.abs(null).max()) or 1.0  # the std's squares of statistics near 1e180 would overflow
+    # statistics beyond ~1e154 (energy of features at 1e180) would overflow the std's squares
+    spread = float(np.abs(null).max()) if np.abs(null).max() > 1e150 else 1.0
     summary = {
         "exact": bool(exact),
         "n_permutations": int(n_splits if exact else n_permutations),
         "null_mean": float(null.mean()),
-        "null_std": float((null / spread).std() * spread),
+        "null_std": float((null / spread).std() * spread) if spread != 1.0 else float(null.std()),
         "null_q95": float(np.quantile(null, 0.95)),
     }
     return t_obs, pvalue, summary
