@@ -168,17 +168,24 @@ def run_suite(path, *, progress: bool = False):
 
     suite = load_suite(path)
     output = Path(suite.output).absolute()
-    try:  # like `mkdir -p`: the published folder's parents are created
-        output.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot publish to {str(suite.output)!r}: cannot create its parent folder "
-                          f"({exc.strerror or exc}). Choose a writable `output`.") from None
-    check_target(output)  # fail before the (slow) scoring, not after
+    # fail before the (slow) scoring, not after; missing parents are created only once there is a
+    # board to publish, so a run that fails leaves no empty folders behind
+    ancestor = next(p for p in output.parents if p.exists())
+    if ancestor == output.parent:
+        check_target(output)
+    elif not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot publish to {str(suite.output)!r}: {str(ancestor)!r} is not a writable "
+                          "directory, so its missing folders cannot be created. Choose a writable `output`.")
     df = score(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
                skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
                significance=suite.significance, n_permutations=suite.n_permutations, options=suite.options,
                progress=progress)
     board = Leaderboard(df, sort=suite.sort, title=suite.title)
+    try:  # like `mkdir -p`
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot publish to {str(suite.output)!r}: cannot create its parent folders "
+                          f"({exc.strerror or exc}). Choose a writable `output`.") from None
     out = publish(board, suite.output, suite={"path": suite_path_from(suite.path, out_dir=output),
                                                "sha256": suite.sha256})
     return board, out

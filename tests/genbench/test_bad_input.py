@@ -133,6 +133,8 @@ CASES = [
      r"^genbench: error: suite_bad\.toml: not valid TOML \(Expected ']' at the end of a table declaration"),
     ("suite-no-models", ["run", "suite_nomodels.toml"], 2,
      r'^genbench: error: suite_nomodels\.toml: \[models\] must list at least one model as name = "path"\.$'),
+    ("suite-reference-missing", ["run", "suite_noref.toml"], 2,  # its output's missing parents are not created
+     r"^genbench: error: reference set '.*nothere\.npy': no such file or directory\. Check the path\.$"),
     ("suite-bad-seed", ["run", "suite_seed.toml"], 2,
      r"^genbench: error: suite_seed\.toml: `seed` must be a non-negative int; got 'zero'\.$"),
 ]
@@ -180,6 +182,8 @@ def folder(tmp_path_factory):
     models = '[models]\na = "fake.npy"\n'
     (d / "suite_key.toml").write_text('[suite]\nreference = "real.npy"\nmetric = ["fid"]\noutput = "o"\n' + models)
     (d / "suite_bad.toml").write_text("[suite\n")
+    (d / "suite_noref.toml").write_text(
+        '[suite]\nreference = "nothere.npy"\nmetrics = ["fid"]\noutput = "new/deep/board"\n' + models)
     (d / "suite_nomodels.toml").write_text('[suite]\nreference = "real.npy"\nmetrics = ["fid"]\noutput = "o"\n')
     (d / "suite_seed.toml").write_text(
         '[suite]\nreference = "real.npy"\nmetrics = ["fid"]\nseed = "zero"\noutput = "o"\n' + models)
