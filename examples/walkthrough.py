@@ -11,8 +11,8 @@
 # mass where there is none; a model that only ever generates realistic samples may drop modes and
 # get a terrible likelihood. This notebook builds both on a two-mode toy problem, scores them with
 # `metrics` directly and with `genbench.score`, and reads the leaderboard's "Likelihood vs sample
-# quality" section. It runs top to bottom in a few seconds (`python examples/walkthrough.py`, or
-# open it as a notebook with jupytext).
+# quality" section. It runs top to bottom in about 15 s of CPU on one core (`python
+# examples/walkthrough.py`, or open it as a notebook with jupytext).
 
 # %%
 import numpy as np

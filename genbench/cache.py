@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import new_file_mode
+
 #: First line of every cache file; bump the digit when the payload layout changes.
 MAGIC = b"GENBENCH-CACHE-1\n"
 _HEADER_LEN = len(MAGIC) + 64 + 1  # magic, hex SHA-256 of the payload, newline
@@ -55,6 +57,7 @@ def write_atomic(path: Path, payload: bytes) -> None:
     digest = hashlib.sha256(payload).hexdigest().encode()
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
     try:
+        os.fchmod(fd, new_file_mode())  # the umask's mode (a shared $GENBENCH_CACHE stays shared), not 0600
         with os.fdopen(fd, "wb") as f:
             f.write(MAGIC + digest + b"\n")
             f.write(payload)
@@ -108,6 +111,7 @@ class FeatureCache:
     >>> cache = FeatureCache(tempfile.mkdtemp())
     >>> key = make_key(input="abc", extractor="identity")
     >>> cache.put(key, {"features": np.eye(2)}, {"notes": []})
+    True
     >>> arrays, meta = cache.get(key)
     >>> arrays["features"].shape
     (2, 2)

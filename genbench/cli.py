@@ -1,7 +1,9 @@
 """The ``genbench`` command: parse, call the library, render.
 
 Results go to stdout (a table, or ``--format json|csv``) so they can be piped; progress, warnings
-and errors go to stderr. Exit codes: 0 ok, 1 a metric failed, 2 bad input.
+and errors go to stderr. Exit codes: 0 ok, 1 a metric failed, 2 bad input, 130 interrupted by
+Ctrl-C (SIGINT), 143 terminated by SIGTERM; an interrupt prints one line, ``interrupted``, and
+leaves no temporary or staging files behind.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import signal
 import sys
 import warnings
 
@@ -188,11 +191,20 @@ def cmd_run(args) -> int:
     return _report_failures(board.results)
 
 
+def _progress_flag(p) -> None:
+    """One spelling across score, run and demo: --no-progress; -q/--quiet kept as aliases."""
+    p.add_argument("--no-progress", "-q", "--quiet", action="store_true", dest="quiet",
+                   help="no progress display on stderr (-q, --quiet: same)")
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="genbench",
         description="Evaluate generative models: likelihood, kernel tests, classifier divergences, perceptual proxies.",
     )
+    parser.add_argument("--version", action="version", version=f"genbench {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("metrics", help="list the registered metrics")
@@ -202,13 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_extractors)
 
     p = sub.add_parser("score", help="score model sample sets against a reference set")
-    p.add_argument("reference", help="reference (real) set: .npy/.npz features or saved mu/sigma statistics")
-    p.add_argument("models", nargs="+", help="model sets; NAME=PATH names a model")
+    p.add_argument("reference", help="reference (real) set: an image directory (png/jpg/bmp/webp, with an image "
+                                     "extractor in --features), .npy/.npz/.pt arrays or a directory of shards, "
+                                     ".txt/.jsonl text, or saved mu/sigma statistics (.npz)")
+    p.add_argument("models", nargs="+", help="model sets, each of the same kind as the reference; NAME=PATH names "
+                                             "a model")
     p.add_argument("--metrics", default="fid",
                    help="comma-separated metric names or groups: likelihood, kernel, classifier, perceptual, all "
                         "(default: fid)")
     p.add_argument("--features", default="identity",
-                   help="feature extractor (default: identity); `genbench extractors` lists them")
+                   help="feature extractor (default: identity, for (n, d) vectors; image directories need one "
+                        "of pixels, random-cnn, digits, inception-fid); `genbench extractors` lists them")
     p.add_argument("--seed", type=int, default=0, help="seed passed to every randomised metric")
     p.add_argument("--out", help="also write the results as JSON lines to this file (for `genbench leaderboard`)")
     p.add_argument("--format", choices=("table", "json", "csv"), default="table", help="output format")
@@ -221,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "none, or comma-separated names (default: auto; see genbench.significance)")
     p.add_argument("--option", action="append", metavar="METRIC.OPTION=VALUE",
                    help="an option for one metric, e.g. kid.subset_size=500 or c2st.classifier=mlp (repeatable)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _progress_flag(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("leaderboard", help="rank models from results files; --publish writes the tables")
@@ -242,24 +258,44 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="score and publish a benchmark suite described by a TOML file")
     p.add_argument("suite", help="suite file (see genbench.suite)")
     p.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table", help="output format")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
+    _progress_flag(p)
     p.set_defaults(func=cmd_run)
     return parser
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that every ``finally`` and cleanup handler runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
 
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     warnings.showwarning = _show_warning
-    if argv[:1] == ["demo"]:
-        from .demo import main as demo_main
-
-        return demo_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    previous = None
+    try:  # only the main thread may install handlers (main() called from a thread keeps the default)
+        previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:
+        pass
     try:
+        if argv[:1] == ["demo"]:
+            from .demo import main as demo_main
+
+            return demo_main(argv[1:])
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except InputError as exc:
         stderr.print(f"[red]genbench: error:[/red] {escape(str(exc))}", highlight=False)
         return 2
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM: one line, no traceback, the shell's codes
+        terminated = isinstance(exc, Terminated)
+        print("interrupted (SIGTERM)" if terminated else "interrupted", file=sys.stderr, flush=True)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

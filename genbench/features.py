@@ -110,7 +110,9 @@ def _build_extractor(name: str, weights, seed: int):
 
 _KIND_HINT = {
     "vectors": "Use the `identity` extractor (--features identity) for (n, d) vectors.",
-    "images": "Use an image extractor: pixels, random-cnn, digits or inception-fid.",
+    "images": ("Pick an image extractor with --features (features= in Python): pixels (raw pixels), random-cnn "
+               "(seeded random conv net, offline), inception-fid (the FID Inception-v3; needs its weights file) or "
+               "digits (8x8 digits); `genbench extractors` lists them all."),
     "text": "Use a text extractor: minilm.",
 }
 

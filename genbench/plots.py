@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import io
+import os
 import math
 
 import numpy as np
@@ -152,8 +153,12 @@ def plot(board, kind: str = "scatter", *, x: str | None = None, path=None):
         fig = spectrum(board)
     else:
         raise InputError(f"`kind` must be 'scatter' or 'spectrum'; got {kind!r}.")
-    if path is not None:
-        fig.savefig(path, bbox_inches="tight")
+    if path is not None:  # rendered in memory, then written atomically (symlinks followed, modes kept)
+        from .atomic import atomic_write
+
+        buf = io.BytesIO()
+        fig.savefig(buf, format=os.path.splitext(str(path))[1].lstrip(".").lower() or "png", bbox_inches="tight")
+        atomic_write(path, buf.getvalue())
     return fig
 
 

@@ -18,16 +18,20 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import datetime as _dt
+import glob
 import json
 import os
 import platform
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
+import time
 from importlib import metadata
 from pathlib import Path
 
+from .atomic import current_umask
 from .errors import OutputError
 
 #: The files a published directory holds.
@@ -118,6 +122,55 @@ def _exchange(a: Path, b: Path) -> bool:
     return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
+def _staging_prefix(name: str, kind: str = "publish") -> str:
+    """``.NAME.publish-PID-``: the owning process is in the name, so a later publish can tell a
+    staging folder left by a killed run (its process is gone) from one a concurrent run is filling."""
+    return f".{name}.{kind}-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_staging(directory: Path) -> list[Path]:
+    """Remove ``.NAME.publish-PID-*`` / ``.NAME.old-PID-*`` folders beside ``directory`` whose process is gone.
+
+    A publish killed outright (SIGKILL, power loss) cannot clean up after itself; the next publish
+    to the same place does. Folders of a live process (a concurrent publish) are left alone; folders
+    named without a process id (written by earlier genbench versions) are removed once untouched
+    for an hour.
+
+    Returns
+    -------
+    list of Path
+        The folders removed.
+    """
+    removed = []
+    parent = directory.parent
+    for kind in ("publish", "old"):
+        for p in parent.glob(f".{glob.escape(directory.name)}.{kind}-*"):
+            if not p.is_dir() or p.is_symlink():
+                continue
+            pid = p.name[len(f".{directory.name}.{kind}-"):].split("-", 1)[0]
+            if pid.isdigit():
+                stale = not _pid_alive(int(pid))
+            else:
+                try:
+                    stale = time.time() - p.stat().st_mtime > 3600
+                except OSError:
+                    continue
+            if stale:
+                shutil.rmtree(p, ignore_errors=True)
+                removed.append(p)
+    return removed
+
+
 def check_target(directory: Path) -> None:
     parent = directory.parent
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
@@ -145,7 +198,8 @@ def publish(leaderboard, directory, *, suite: dict | None = None) -> Path:
     directory : str or Path
         Created if missing; its parent must exist.
     suite : dict, optional
-        Recorded in ``provenance.json`` (``genbench run`` passes the suite path and hash).
+        Recorded in ``provenance.json`` (``genbench run`` passes the suite path, relative to
+        ``directory``, and its hash).
 
     Returns
     -------
@@ -170,10 +224,12 @@ def publish(leaderboard, directory, *, suite: dict | None = None) -> Path:
     from .report import build_report, dumps
     from .results import jsonl_text
 
-    directory = Path(os.path.abspath(directory))
+    # a symlinked DIR is published through: its target is replaced, the link stays
+    directory = Path(os.path.realpath(directory))
     check_target(directory)
     figures = board_figures(leaderboard)
     report = build_report(leaderboard, figures=[(name, caption) for name, (_, caption) in figures.items()])
+    remove_stale_staging(directory)
     contents = {
         "leaderboard.md": report.to_markdown(),
         "leaderboard.html": report.to_html(figures={name: png for name, (png, _) in figures.items()}),
@@ -186,13 +242,14 @@ def publish(leaderboard, directory, *, suite: dict | None = None) -> Path:
         **{name: png for name, (png, _) in figures.items()},
     }
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.publish-", dir=directory.parent))
+        staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(directory.name), dir=directory.parent))
     except OSError as exc:
         raise OutputError(f"cannot publish to {str(directory)!r}: {exc.strerror or exc}. Choose a writable location.") from None
     try:
-        os.chmod(staging, 0o755)  # mkdtemp makes it private; a published board is meant to be read
+        # mkdtemp makes it private: give it the previous board's mode, or what mkdir would give
+        os.chmod(staging, stat.S_IMODE(directory.stat().st_mode) if directory.is_dir() else 0o777 & ~current_umask())
         for name, content in contents.items():
-            with open(staging / name, "wb") as f:
+            with open(staging / name, "wb") as f:  # a new file: 0666 minus the umask
                 f.write(content if isinstance(content, bytes) else content.encode("utf-8"))
                 f.flush()
                 os.fsync(f.fileno())
@@ -201,7 +258,7 @@ def publish(leaderboard, directory, *, suite: dict | None = None) -> Path:
         elif _exchange(staging, directory):
             shutil.rmtree(staging, ignore_errors=True)  # now holds the previous board
         else:
-            old = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old-", dir=directory.parent))
+            old = Path(tempfile.mkdtemp(prefix=_staging_prefix(directory.name, "old"), dir=directory.parent))
             os.rmdir(old)
             os.rename(directory, old)
             os.rename(staging, directory)

@@ -53,8 +53,6 @@ import dataclasses
 import hashlib
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -270,7 +268,32 @@ def _check_likelihood_meta(meta, path: Path) -> dict:
         raise SampleError(
             f"{path}: `{quantities[0]}` needs a `unit` (nats, bits, nats_per_dim or bits_per_dim)."
         )
+    for key, value in meta.items():  # every value checked here, so a bad file stops the run naming itself
+        problem = _likelihood_value_problem(key, value)
+        if problem:
+            raise SampleError(f"{path}: `{key}` {problem}; got {json.dumps(value)}. Fix the file.")
     return meta
+
+
+_UNITS = ("nats", "bits", "nats_per_dim", "bits_per_dim")
+
+
+def _likelihood_value_problem(key: str, value) -> str | None:
+    """What is wrong with one ``likelihood.json`` value (None when it is fine)."""
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if key in ("log_likelihood", "nll"):
+        return None if is_number and math.isfinite(value) else "must be a finite number (not a string)"
+    if key == "unit":
+        return None if value in _UNITS else f"must be one of {', '.join(_UNITS)}"
+    if key in ("n_dims", "n"):
+        return None if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else \
+            "must be a positive integer (not a string)"
+    if key == "base":
+        return None if str(value) in ("e", "2", "10") and not isinstance(value, bool) else \
+            'must be "e", "2" or "10"'
+    if key == "source":
+        return None if isinstance(value, str) else "must be a string"
+    return None
 
 
 def _attach_likelihood(model: ModelInputs, path) -> None:
@@ -666,31 +689,21 @@ def score(
 
 
 def atomic_write_text(path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: never a half-written file.
+    """Write ``text`` to ``path`` atomically, through a symlink, keeping an existing file's mode
+    (:func:`genbench.atomic.atomic_write`).
 
     Raises
     ------
     OutputError
-        When the location cannot be written.
+        When the location cannot be written, or is not a regular file (a FIFO, a device ...).
     """
-    path = Path(path)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write {str(path)!r}: {exc.strerror or exc}. Choose a writable location.") from None
+    from .atomic import atomic_write
+
+    atomic_write(path, text)
 
 
 def check_writable(path) -> None:
-    """Fail before any work when ``path``'s directory cannot take a new file."""
-    parent = Path(path).resolve().parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"cannot write {str(path)!r}: directory {str(parent)!r} does not exist or is not writable. "
-            "Choose a writable location."
-        )
+    """Fail before any work when ``path`` cannot take the output (:func:`genbench.atomic.output_target`)."""
+    from .atomic import output_target
+
+    output_target(path)

@@ -25,6 +25,11 @@ Kinds
 In a directory, hidden files and the reserved metadata files :data:`RESERVED` are skipped; files
 with other extensions are ignored with a note; a directory holding more than one kind is an error.
 
+Symlinks: one rule for files and folders, both are followed, wherever they point (also outside the
+directory), and count as what they point to. Each folder is read once: a symlink back to a folder
+already read (a loop, or the same folder linked twice) is skipped, and so is a broken symlink. When
+any symlink was met, a note counts the files and folders followed and what was skipped.
+
 Conversion rules
 ----------------
 Every image, from a file or an array, becomes an RGB ``uint8`` array of shape (H, W, 3):
@@ -159,6 +164,9 @@ class _ArrayFile:
             raise SampleError(f"{path}: cannot read as an array file ({type(exc).__name__}: {exc}).") from None
         if self._data is not None:
             self.shape, self.dtype = tuple(self._data.shape), self._data.dtype
+        if np.issubdtype(self.dtype, np.complexfloating):  # never cut silently to the real part
+            raise SampleError(f"{path}: holds complex numbers (dtype {self.dtype}); samples must be real. Save the "
+                              "real part, the magnitude, or real and imaginary parts as separate features.")
         if self.dtype == object or not (np.issubdtype(self.dtype, np.number) or self.dtype == bool):
             raise SampleError(f"{path}: expected a numeric array; got dtype {self.dtype}.")
         if len(self.shape) == 0:
@@ -526,20 +534,54 @@ def _check_finite_rows(chunk: np.ndarray, path: Path, start: int) -> None:
 
 
 def _list_dir(path: Path, notes: list) -> list[Path]:
+    """Sample files under ``path`` by the symlink rule of the module docs, sorted by relative path."""
     files, ignored = [], Counter()
-    for f in path.rglob("*"):
-        rel = f.relative_to(path)
-        if any(part.startswith(".") for part in rel.parts) or not f.is_file():
-            continue
-        if f.name in RESERVED:
-            continue
-        if kind_of(f) is None:
-            ignored[f.suffix.lower() or "(no extension)"] += 1
-            continue
-        files.append(f)
+    followed = {"files": 0, "folders": 0}
+    skipped = {"broken": 0, "loops": 0}
+    root = path.resolve()
+    # a folder is read once: its (device, inode) marks it, which stops loops and a folder linked twice
+    seen = set()
+
+    def walk(folder: Path, rel: Path, link: bool = False) -> None:
+        st = folder.stat()
+        if (st.st_dev, st.st_ino) in seen:
+            skipped["loops"] += 1
+            return
+        seen.add((st.st_dev, st.st_ino))
+        followed["folders"] += link
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError as exc:
+            raise SampleError(f"{folder}: cannot list the folder ({exc.strerror or exc}).") from None
+        for f in entries:
+            if f.name.startswith("."):
+                continue
+            link = f.is_symlink()
+            if link and not f.exists():
+                skipped["broken"] += 1
+                continue
+            if f.is_dir():
+                walk(f, rel / f.name, link)
+                continue
+            if not f.is_file() or f.name in RESERVED:
+                continue
+            if kind_of(f) is None:
+                ignored[f.suffix.lower() or "(no extension)"] += 1
+                continue
+            followed["files"] += link
+            files.append((rel / f.name, path / rel / f.name))
+
+    walk(root, Path())
     if ignored:
         notes.append("ignored files that are not samples: " + ", ".join(f"{c} {e}" for e, c in sorted(ignored.items())))
-    return sorted(files, key=lambda f: f.relative_to(path).as_posix())
+    if any(followed.values()) or any(skipped.values()):
+        parts = [f"followed {followed['files']} symlinked file(s) and {followed['folders']} symlinked folder(s)"]
+        if skipped["broken"]:
+            parts.append(f"skipped {skipped['broken']} broken symlink(s)")
+        if skipped["loops"]:
+            parts.append(f"skipped {skipped['loops']} folder(s) already read (a symlink loop or a folder linked twice)")
+        notes.append("symlinks: " + "; ".join(parts))
+    return [f for _, f in sorted(files, key=lambda item: item[0].as_posix())]
 
 
 def open_samples(path, *, skip_bad: bool = False) -> SampleSet:

@@ -19,21 +19,23 @@ Format (paths are relative to the suite file)::
     [options.kid]                    # optional: keyword options of one metric
     subset_size = 500
 
-``genbench run SUITE.toml`` scores every model, publishes into ``output`` and records the suite
-file's path and SHA-256 in ``provenance.json``.
+``genbench run SUITE.toml`` scores every model, publishes into ``output`` (creating its parent
+folders) and records the suite file's SHA-256 and its path relative to ``output`` in
+``provenance.json`` (never an absolute path).
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from metrics import InputError
 
-from .errors import SampleError
+from .errors import OutputError, SampleError
 
 _SUITE_KEYS = ("title", "reference", "metrics", "extractor", "seed", "output", "sort", "significance",
                "skip_bad", "batch_size", "weights")
@@ -162,10 +164,42 @@ def run_suite(path, *, progress: bool = False):
     from .runner import score_run
 
     suite = load_suite(path)
-    check_target(Path(suite.output).absolute())  # fail before the (slow) scoring, not after
+    output = Path(suite.output).absolute()
+    # fail before the (slow) scoring, not after; missing parents are created only once there is a
+    # board to publish, so a run that fails leaves no empty folders behind
+    ancestor = next(p for p in output.parents if p.exists())
+    if ancestor == output.parent:
+        check_target(output)
+    elif not ancestor.is_dir() or not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot publish to {str(suite.output)!r}: {str(ancestor)!r} is not a writable "
+                          "directory, so its missing folders cannot be created. Choose a writable `output`.")
     run = score_run(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
                     skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
                     significance=suite.significance, options=suite.options, progress=progress)
     board = Leaderboard(run, sort=suite.sort, title=suite.title)
-    out = publish(board, suite.output, suite={"path": str(suite.path), "sha256": suite.sha256})
+    try:  # like `mkdir -p`
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot publish to {str(suite.output)!r}: cannot create its parent folders "
+                          f"({exc.strerror or exc}). Choose a writable `output`.") from None
+    out = publish(board, suite.output, suite={"path": suite_path_from(suite.path, out_dir=output),
+                                               "sha256": suite.sha256})
     return board, out
+
+
+def suite_path_from(suite_path, *, out_dir) -> str:
+    """The suite file's path as ``provenance.json`` records it: relative to the published folder.
+
+    Never an absolute path (it would publish the user's home directory); just the file name when no
+    relative path exists (another drive).
+
+    Examples
+    --------
+    >>> suite_path_from("/home/ann/bench/suite.toml", out_dir="/home/ann/bench/boards/toy")
+    '../../suite.toml'
+    """
+    suite_path, out_dir = Path(suite_path).absolute(), Path(out_dir).absolute()
+    try:
+        return Path(os.path.relpath(suite_path, out_dir)).as_posix()
+    except ValueError:
+        return suite_path.name

@@ -5,6 +5,7 @@ Messages follow one shape: the argument, the constraint, the actual value, the f
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -32,6 +33,11 @@ def as_matrix(x, name: str, *, dtype=np.float64, min_rows: int = 1) -> np.ndarra
         arr = np.asarray(x)
     except Exception as exc:  # ragged lists and the like
         raise InputError(f"`{name}` could not be read as an array ({exc}). Pass an (n, d) array.") from None
+    if np.iscomplexobj(arr):  # a cast to float would silently drop the imaginary part
+        raise InputError(
+            f"`{name}` is complex (dtype {arr.dtype}); metrics need real-valued features. Pass the real part, "
+            "the magnitude, or real and imaginary parts as separate features (np.hstack([x.real, x.imag]))."
+        )
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise InputError(f"`{name}` must be numeric; got dtype {arr.dtype}. Pass an (n, d) array of numbers.")
     if arr.ndim == 1:
@@ -98,3 +104,25 @@ def check_seed(seed) -> np.random.Generator:
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise InputError(f"`seed` must be a non-negative int or a numpy Generator; got {seed!r}.")
     return np.random.default_rng(int(seed))
+
+
+def max_abs(x) -> float:
+    """Largest magnitude in ``x`` (0.0 when empty), without a temporary copy of it."""
+    return max(float(np.max(x)), -float(np.min(x))) if np.size(x) else 0.0
+
+
+def power_of_two_scale(top: float, safe: float) -> float:
+    """1.0 when ``top`` lies in ``[1/safe, safe]`` (or is 0), else the power of two ``s`` with ``top / s`` in [1, 2).
+
+    Dividing by a power of two is exact in binary floating point, so a metric can compute at unit
+    scale, where squares and products of the features cannot overflow or underflow, and multiply its
+    result back exactly.
+
+    Examples
+    --------
+    >>> power_of_two_scale(3.0, 2.0**100), power_of_two_scale(1e40, 2.0**100) == 2.0**132
+    (1.0, True)
+    """
+    if top == 0.0 or 1.0 / safe <= top <= safe:
+        return 1.0
+    return math.ldexp(1.0, math.frexp(top)[1] - 1)

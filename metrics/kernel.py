@@ -25,7 +25,7 @@ import warnings
 
 import numpy as np
 
-from ._checks import check_choice, check_int, check_pair, check_seed
+from ._checks import check_choice, check_int, check_pair, check_seed, max_abs, power_of_two_scale
 from .errors import InputError, MetricWarning
 from .registry import metric
 from .resampling import GROUPS, GroupReplicates, group_labels, group_seed, jackknife_interval
@@ -46,6 +46,8 @@ _PERM_BATCH_FLOATS = 1 << 22
 _NEAR_DUPLICATE = 1e-6
 #: Rows per slab when KID turns a Gram matrix into kernel sums: a slab stays in the L2 cache.
 _KID_SLAB = 64
+#: Largest |x . y| KID computes in float32 (float32 overflows at 3.4e38 = 2^128; margin for the sums).
+_F32_GRAM_MAX = 2.0**120
 
 
 # --------------------------------------------------------------------------------------------------
@@ -61,6 +63,7 @@ class _Kernel:
         self.bandwidths = bandwidths  # tuple of floats for gaussian / laplace
         self.func = func
         self.dim = dim
+        self.scale = 1.0  # the power of two the pooled rows were divided by (_pool); kernels stay in input units
 
     @property
     def translation_invariant(self):
@@ -104,7 +107,7 @@ class _Kernel:
     def _from_sqdist(self, d2):
         if self.name == "energy":
             np.sqrt(d2, out=d2)
-            np.negative(d2, out=d2)
+            np.multiply(d2, -self.scale, out=d2)  # -||x - y|| in the input's units
             return d2
         if self.name == "laplace":
             np.sqrt(d2, out=d2)
@@ -181,9 +184,42 @@ def _check_bandwidths(values, name):
 def _pool(real, generated, kern):
     z = np.concatenate([real, generated])
     if kern.translation_invariant:
+        _rescale(z, kern)
         z -= z.mean(axis=0)
     sq = np.einsum("ij,ij->i", z, z)
     return z, sq
+
+
+#: Pooled rows whose largest magnitude lies outside [2^-200, 2^200] are rescaled first: their squared
+#: distances would overflow float64 (features of 1e160 give inf - inf = NaN) or underflow to 0.
+_SAFE_MAGNITUDE = 2.0**200
+
+
+def _rescale(z, kern):
+    """Divide ``z`` in place by a power of two when its magnitude is unsafe (:data:`_SAFE_MAGNITUDE`).
+
+    Dividing by a power of two is exact, and distance kernels only see distances over bandwidths, so
+    Gaussian / Laplace kernel values are bit-for-bit those of an overflow-free computation; explicit
+    bandwidths are divided alike, and the energy kernel multiplies its distances back by the scale.
+    """
+    kern.scale = power_of_two_scale(max_abs(z), _SAFE_MAGNITUDE)
+    if kern.scale == 1.0:
+        return
+    z /= kern.scale
+    if kern.bandwidths is not None:
+        kern.bandwidths = tuple(b / kern.scale for b in kern.bandwidths)
+
+
+def _finite_value(value, what, kern, real, generated):
+    """``value`` when finite, else an :class:`InputError` that names the cause (the feature scale)."""
+    if math.isfinite(value):
+        return value
+    top = max(max_abs(real), max_abs(generated))
+    grows = {"polynomial": "the polynomial kernel (x.y/d + 1)^3 grows as the 6th power of the feature scale",
+             "energy": "the energy distance grows with the feature scale",
+             "callable": "the `kernel` callable's values overflow"}.get(kern.name, "the kernel values overflow")
+    raise InputError(f"{what} is not finite ({value}) for features of magnitude up to {top:.3g}: {grows}, beyond "
+                     "the float64 range. Rescale the features (e.g. standardise each feature) first.")
 
 
 def _blocks(n_total, chunk):
@@ -231,7 +267,8 @@ def _resolve_bandwidth(kern, needs_median, z, sq):
         kern.bandwidths = (med,)
     if kern.bandwidths is None:
         return None
-    return kern.bandwidths[0] if len(kern.bandwidths) == 1 else list(kern.bandwidths)
+    sigmas = [b * kern.scale for b in kern.bandwidths]  # reported in the input's units
+    return sigmas[0] if len(sigmas) == 1 else sigmas
 
 
 def _row_sums(z, sq, n, kern, chunk):
@@ -354,7 +391,7 @@ def mmd(real, generated, *, kernel="gaussian", bandwidth="median", estimator="un
         x, y = z[: 2 * pairs], z[n: n + 2 * pairs]
         h = (kern.paired(x[0::2], x[1::2]) + kern.paired(y[0::2], y[1::2])
              - kern.paired(x[0::2], y[1::2]) - kern.paired(x[1::2], y[0::2]))
-        value = float(h.mean())
+        value = _finite_value(float(h.mean()), "mmd", kern, real, generated)
         se = float(h.std(ddof=1) / math.sqrt(pairs)) if pairs > 1 else None
         ci = (ConfidenceInterval(value - _Z95 * se, value + _Z95 * se, 0.95,
                                  "normal over the independent linear-time terms") if pairs > 1 else None)
@@ -363,6 +400,7 @@ def mmd(real, generated, *, kernel="gaussian", bandwidth="median", estimator="un
     to_real, to_gen, diag, reps = _group_row_sums(z, sq, n, kern, chunk, estimator)
     s_xx, s_yy, s_xy = to_real[:n].sum(), to_gen[n:].sum(), to_gen[:n].sum()
     value = float(_mmd2_from_sums(s_xx, s_yy, s_xy, diag[:n].sum(), diag[n:].sum(), n, m, estimator))
+    value = _finite_value(value, "mmd", kern, real, generated)
     ci, se = None, None
     if estimator == "unbiased":
         # leave-one-out empirical witness on each sample (first-order Hoeffding projection)
@@ -431,11 +469,13 @@ def _permutation_test(K, n, *, n_permutations, rng, estimator):
             null.append(stat(s))
         null = np.concatenate(null)
         pvalue = float((1 + np.count_nonzero(null >= t_obs - tol)) / (1 + n_permutations))
+    # statistics beyond ~1e154 (energy of features at 1e180) would overflow the std's squares
+    spread = float(np.abs(null).max()) if np.abs(null).max() > 1e150 else 1.0
     summary = {
         "exact": bool(exact),
         "n_permutations": int(n_splits if exact else n_permutations),
         "null_mean": float(null.mean()),
-        "null_std": float(null.std()),
+        "null_std": float((null / spread).std() * spread) if spread != 1.0 else float(null.std()),
         "null_q95": float(np.quantile(null, 0.95)),
     }
     return t_obs, pvalue, summary
@@ -515,6 +555,7 @@ def mmd_test(real, generated, *, n_permutations=1000, seed=0, kernel="gaussian",
     z, sq = _pool(real, generated, kern)
     sigma = _resolve_bandwidth(kern, needs_median, z, sq)
     K = _full_matrix(z, sq, kern, chunk)
+    _finite_value(float(K.sum()), "mmd_test's kernel matrix", kern, real, generated)
     t_obs, pvalue, summary = _permutation_test(K, n, n_permutations=b, rng=rng, estimator=estimator)
     extras = {"kernel": kern.name, "bandwidth": sigma, "estimator": estimator, **summary}
     return MetricResult("mmd_test", t_obs, False, pvalue=pvalue, n=(n, m), extras=extras)
@@ -573,6 +614,7 @@ def energy_distance(real, generated, *, chunk_size=1024) -> MetricResult:
     to_real, to_gen, diag, reps = _group_row_sums(z, sq, n, kern, chunk, "biased", centre="bias-corrected")
     value = float(_mmd2_from_sums(to_real[:n].sum(), to_gen[n:].sum(), to_gen[:n].sum(), 0.0, 0.0, n, m,
                                   "biased"))
+    value = _finite_value(value, "energy", kern, real, generated)
     if reps is None:
         return MetricResult("energy", value, False, n=(n, m))
     ci, centre = jackknife_interval(value, reps)
@@ -623,6 +665,7 @@ def energy_test(real, generated, *, n_permutations=1000, seed=0, chunk_size=1024
     kern = _Kernel("energy")
     z, sq = _pool(real, generated, kern)
     K = _full_matrix(z, sq, kern, chunk)
+    _finite_value(float(K.sum()), "energy_test's distance matrix", kern, real, generated)
     t_obs, pvalue, summary = _permutation_test(K, n, n_permutations=b, rng=rng, estimator="biased")
     return MetricResult("energy_test", t_obs, False, pvalue=pvalue, n=(n, m), extras=summary)
 
@@ -742,7 +785,7 @@ def _kid_pooled(real, generated, real_idx, gen_idx, chunk):
 
 
 @metric("kid", needs="features", higher_is_better=False, group="kernel")
-def kid(real, generated, *, subsets=100, subset_size=1000, seed=0, dtype="float32") -> MetricResult:
+def kid(real, generated, *, subsets=100, subset_size=None, seed=0, dtype="float32") -> MetricResult:
     """Kernel Inception Distance: mean unbiased polynomial-kernel MMD^2 over random subsets (Binkowski et al., 2018).
 
     Parameters
@@ -751,13 +794,17 @@ def kid(real, generated, *, subsets=100, subset_size=1000, seed=0, dtype="float3
         Feature sets (Inception pool features for the classic KID).
     subsets : int
         Number of subset pairs.
-    subset_size : int
-        Rows per subset, drawn without replacement from each set; at most ``min(n, m)``.
+    subset_size : int or None
+        Rows per subset, drawn without replacement from each set; at most ``min(n, m)``. ``None``
+        (default): ``min(1000, n, m)``, clean-fid's rule, so small sets work; ``extras`` then says
+        ``subset_size_rule``.
     seed : int or numpy.random.Generator
         Randomness of the subsets: for each subset, ``rng.choice(n, subset_size, replace=False)`` for
         ``real`` then the same for ``generated``.
     dtype : {"float32", "float64"}
-        Precision of the Gram products ``x . y`` (kernel values and all sums are float64). float32
+        Precision of the Gram products ``x . y`` (kernel values and all sums are float64); float64 is
+        used instead of float32 when float32 products would overflow (features above ~1e18 / sqrt(d)),
+        and ``extras["dtype_note"]`` says so. float32
         runs at twice float64's speed; on torch-fidelity's own subsets (n = 10,000, d = 2048, see
         benchmarks/bench_kernel.py) the float32 mean is within ~2e-7 relative of the float64 one,
         while torch-fidelity's float32 result is ~1e-4 off (it also sums in float32).
@@ -805,10 +852,21 @@ def kid(real, generated, *, subsets=100, subset_size=1000, seed=0, dtype="float3
     except TypeError:
         name = dtype
     check_choice(name, "dtype", ("float32", "float64"))
-    np_dtype = np.dtype(name)
-    real, generated = check_pair(real, generated, dtype=np_dtype)
+    # checked in the input's own dtype: a cast to float32 first would turn finite values above
+    # 3.4e38 into inf and call them "non-finite"
+    real, generated = check_pair(real, generated, dtype=None)
     n, m = len(real), len(generated)
+    top, notes = max(max_abs(real), max_abs(generated)), {}
+    if name == "float32" and top > math.sqrt(_F32_GRAM_MAX / real.shape[1]):
+        name = "float64"
+        notes["dtype_note"] = (f"float64 Gram products: features of magnitude {top:.3g} would overflow float32 "
+                               "(x . y above 3.4e38)")
+    np_dtype = np.dtype(name)
+    real, generated = real.astype(np_dtype, copy=False), generated.astype(np_dtype, copy=False)
     n_sub = check_int(subsets, "subsets", low=1)
+    if subset_size is None:
+        subset_size = min(1000, n, m)
+        notes["subset_size_rule"] = f"min(1000, n, m) = {subset_size} (clean-fid's rule; pass subset_size to change)"
     if isinstance(subset_size, bool) or not isinstance(subset_size, numbers.Integral):
         raise InputError(f"`subset_size` must be an int; got {subset_size!r}.")
     if not 2 <= subset_size <= min(n, m):
@@ -822,8 +880,11 @@ def kid(real, generated, *, subsets=100, subset_size=1000, seed=0, dtype="float3
     for t in range(n_sub):
         real_idx[t] = rng.choice(n, s, replace=False)
         gen_idx[t] = rng.choice(m, s, replace=False)
-    values = _kid_subset_values(real, generated, real_idx, gen_idx)
-    mean = float(values.mean())
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below, naming its cause
+        values = _kid_subset_values(real, generated, real_idx, gen_idx)
+        spread = float(values.std())
+    mean = _finite_value(float(values.mean()), "kid", _Kernel("polynomial"), real, generated)
+    _finite_value(spread, "the spread of kid over subsets", _Kernel("polynomial"), real, generated)
     ci = None
     if n_sub > 1:
         from scipy import stats
@@ -832,6 +893,7 @@ def kid(real, generated, *, subsets=100, subset_size=1000, seed=0, dtype="float3
         ci = ConfidenceInterval(mean - half, mean + half, 0.95,
                                 "t over subsets: Monte-Carlo error of the subset mean given the features, "
                                 "not the sampling error of the features")
+    value = _finite_value(value, "energy", kern, real, generated)
     extras = {"subset_std": float(values.std()), "subsets": n_sub, "subset_size": s, "dtype": name}
     reps = None
     if ci is not None:  # the Monte-Carlo error of the subset mean is kept, named as what it is

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Callable
 
-from .errors import PluginWarning, UnknownMetricError
+from .errors import InputError, PluginWarning, UnknownMetricError
 
 #: What a metric consumes. ``features``: two (n, d) arrays ``real, generated`` in a feature space;
 #: ``samples``: the same, but in the data's own space (no extractor); ``log_probs``: a model's
@@ -199,6 +199,13 @@ def resolve_metrics(names) -> list[MetricSpec]:
     """
     if isinstance(names, str):
         names = [n for n in (s.strip() for s in names.split(",")) if n]
+    if names is None or isinstance(names, (bytes, dict)) or not hasattr(names, "__iter__"):
+        raise InputError(f"`metrics` must be a metric name, a group or a list of them; got {names!r}. "
+                         "Pass e.g. metrics='fid' or metrics=['fid', 'kid'] (`genbench metrics` lists them).")
+    names = list(names)
+    if not all(isinstance(n, str) for n in names):
+        raise InputError(f"`metrics` must hold metric or group names as strings; got {names!r}. "
+                         "Pass e.g. metrics='fid' or metrics=['fid', 'kid'] (`genbench metrics` lists them).")
     specs = available_metrics()
     out: dict[str, MetricSpec] = {}
     for name in names:

@@ -93,7 +93,8 @@ def main(argv=None) -> int:
                         help="suite to run (repeatable); default: all")
     parser.add_argument("--quick", action="store_true", help="reduced sizes (seconds, for tests)")
     parser.add_argument("--seed", type=int, default=0, help="seed for every random draw (default 0)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress display on stderr")
+    parser.add_argument("--no-progress", "-q", "--quiet", action="store_true", dest="no_progress",
+                        help="no progress display on stderr (-q, --quiet: same, as in `genbench score`)")
     args = parser.parse_args(argv)
     from metrics import InputError
 

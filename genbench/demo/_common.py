@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from pathlib import Path
 
@@ -77,10 +76,9 @@ def save_figure(fig, path: Path, *, dpi: int = 90) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    from ..atomic import atomic_write
+
+    atomic_write(path, text)
 
 
 def markdown_table(header: list[str], rows: list[list], *, floatfmt: str = ".4f") -> str:
