@@ -158,7 +158,8 @@ class ResultRow:
             status, error = "failed", f"the value is not finite ({record.get('value')!r} in the results file)"
         return cls(
             model=str(record["model"]), metric=str(record["metric"]), value=value,
-            higher_is_better=parse_bool(record.get("higher_is_better"), f"{where}: `higher_is_better`"),
+            higher_is_better=parse_bool(record.get("higher_is_better"),
+                                        f"{where} (metric {record['metric']!r}): `higher_is_better`"),
             status=status, ci=_ci_from(record), pvalue=_optional_number(record.get("pvalue")),
             bound=record.get("bound") if record.get("bound") in ("lower", "upper") else None,
             n=tuple(int(v) for v in _structured(record.get("n"), [])), group=_text(record.get("group")),
