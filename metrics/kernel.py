@@ -893,8 +893,7 @@ def kid(real, generated, *, subsets=100, subset_size=None, seed=0, dtype="float3
         ci = ConfidenceInterval(mean - half, mean + half, 0.95,
                                 "t over subsets: Monte-Carlo error of the subset mean given the features, "
                                 "not the sampling error of the features")
-    value = _finite_value(value, "energy", kern, real, generated)
-    extras = {"subset_std": float(values.std()), "subsets": n_sub, "subset_size": s, "dtype": name}
+    extras = {"subset_std": float(values.std()), "subsets": n_sub, "subset_size": s, "dtype": name, **notes}
     reps = None
     if ci is not None:  # the Monte-Carlo error of the subset mean is kept, named as what it is
         extras["subset_mean_ci"] = [ci.low, ci.high]

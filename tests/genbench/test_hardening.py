@@ -58,7 +58,7 @@ def test_issue_reproduction_large_features_kid_is_finite_and_written(tmp_path):
     assert rows["kid"]["status"] == "ok" and 1e117 < rows["kid"]["value"] < 1e119
     assert rows["kid"]["extras"]["dtype"] == "float64"
     assert rows["fid"]["status"] == "ok" and 1e38 < rows["fid"]["value"] < 1e41
-    assert stray(tmp_path, ["a.npy", "b.npy", "r.jsonl", ".cache"]) == []
+    assert stray(tmp_path, ["a.npy", "b.npy", "r.jsonl", "r.comparisons.jsonl", ".cache"]) == []
 
 
 def test_fid_beyond_float64_fails_naming_the_scale(tmp_path, capsys):

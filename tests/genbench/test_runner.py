@@ -209,7 +209,7 @@ def test_comparisons_are_their_own_table(sets, registry):
     gap = by["mean_gap_test", "near", "far"]
     assert gap.difference < 0 and gap.status == "ok" and gap.better(1.0) == "near"  # lower is better
     auto = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood,mean_gap_test")
-    assert [c.metric for c in auto.comparisons] == ["log_likelihood"]
+    assert [c.metric for c in auto.comparisons] == ["log_likelihood", "mean_gap_test"]  # auto: every metric
     none = score_run(sets / "real.npy", [sets / "near.npy", sets / "far.npy"], metrics="log_likelihood",
                      significance="none")
     assert none.comparisons == ()
@@ -298,7 +298,7 @@ def test_string_false_and_non_finite_ok_in_old_files(tmp_path):
     assert [r.higher_is_better for r in rows] == [False, False]
     assert rows[1].status == "failed" and rows[1].error == "the value is not finite (None in the results file)"
     (tmp_path / "bad.jsonl").write_text('{"model": "a", "metric": "fid", "value": 2.0, "higher_is_better": "no"}\n')
-    with pytest.raises(InputError, match=r"bad.jsonl:1: `higher_is_better` must be true or false; got 'no'"):
+    with pytest.raises(InputError, match=r"bad.jsonl:1 \(metric 'fid'\): `higher_is_better` must be true or false; got 'no'"):
         load_results(tmp_path / "bad.jsonl")
 
 
