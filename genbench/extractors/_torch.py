@@ -6,6 +6,8 @@ import hashlib
 
 import numpy as np
 
+from metrics.errors import InputError
+
 
 def state_hash(module) -> str:
     """SHA-256 of a module's state dict (names, shapes, float32 bytes): the weights' identity."""
@@ -55,7 +57,7 @@ def empty_module(factory):
 NUMERICS = ("reference", "fast", "fast+compile")
 
 
-class DeviceError(ValueError):
+class DeviceError(InputError):
     """A requested device does not exist on this machine (the CLI exits 2 with the message)."""
 
 
@@ -70,7 +72,8 @@ def resolve_device(device: str = "auto", *, local_rank: int | None = None) -> st
     """A device string (``auto``, ``cpu``, ``cuda``, ``cuda:i``, ``mps``) -> a concrete torch device name.
 
     ``auto`` is the local rank's GPU when CUDA is present (``cuda:LOCAL_RANK``, or ``cuda:0``), else
-    Apple's ``mps`` when present, else ``cpu``. ``cuda`` under ``torchrun`` is the local rank's GPU.
+    ``cpu``; Apple's ``mps`` only when asked for by name (its float32 kernels and CPU fallbacks make
+    features differ more from CPU ones). ``cuda`` under ``torchrun`` is the local rank's GPU.
 
     Raises
     ------
@@ -96,7 +99,7 @@ def resolve_device(device: str = "auto", *, local_rank: int | None = None) -> st
     if spec == "auto":
         if has_cuda:
             return f"cuda:{local_rank % torch.cuda.device_count()}"
-        return "mps" if has_mps else "cpu"
+        return "cpu"
     if spec == "cpu":
         return "cpu"
     if spec == "mps":
