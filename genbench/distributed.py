@@ -39,8 +39,11 @@ from metrics import InputError
 
 from .errors import SampleError
 
-#: Seconds a collective (manifest broadcast, final barrier) waits for every rank.
-DEFAULT_TIMEOUT = 600.0
+#: Seconds a collective (manifest broadcast, final barrier) waits for every rank. Ranks reach the
+#: barrier within about one shard's extraction of each other, so this must exceed that (a 4096-image
+#: shard of Inception features takes ~10 minutes on 2 CPU cores, seconds on a GPU). A rank that
+#: dies is seen at once (its connection closes); only a hung rank costs the whole timeout.
+DEFAULT_TIMEOUT = 1800.0
 
 
 class DistributedError(RuntimeError):
@@ -148,9 +151,9 @@ def barrier(ctx: Context, what: str) -> None:
         dist.monitored_barrier(timeout=timedelta(seconds=ctx.timeout), wait_all_ranks=True)
     except Exception as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DistributedError(f"rank {ctx.rank}: not every rank reached the barrier after {what} within "
-                               f"{ctx.timeout:g} s: {first}. A rank died or hangs; rerun to resume (shards "
-                               "already written are kept).") from None
+        raise DistributedError(f"rank {ctx.rank}: not every rank reached the barrier after {what} (timeout "
+                               f"{ctx.timeout:g} s, GENBENCH_DIST_TIMEOUT): {first}. A rank died or hangs; rerun to "
+                               "resume (shards already written are kept).") from None
 
 
 def shutdown(ctx: Context) -> None:
