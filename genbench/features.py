@@ -27,8 +27,8 @@ LOADER_VERSION = 2
 #: Default shard: this many items, rounded up to a multiple of the batch size. Shards are the unit
 #: of caching, of resuming and of the work ranks share under ``torchrun``.
 SHARD_ITEMS = 4096
-#: Per-shard float64 moments (mean, centred second moments) are stored only up to this dimension
-#: (a d x d float64 matrix per shard; 2048-d Inception features: 32 MB per shard).
+#: Per-shard float64 moments (mean, centred second moments) are stored for network extractors up to
+#: this dimension (a d x d float64 matrix per shard; 2048-d Inception features: 32 MB per shard).
 MOMENTS_MAX_DIM = 4096
 #: Image sets keep their data-space ``samples`` (flattened uint8 pixels) only up to this many values
 #: (n * H * W * 3); above it ``samples`` is None and a note says so (features are always kept).
@@ -361,7 +361,9 @@ def extract_shard(plan: SetPlan, i: int, advance=lambda k: None) -> tuple[dict, 
     if feats:
         arrays["features"] = np.concatenate(feats)
         x = arrays["features"]
-        if x.ndim == 2 and 0 < x.shape[1] <= MOMENTS_MAX_DIM:
+        # moments cost 2 n d^2 flops: small next to a network's forward pass, large next to the
+        # identity or pixels extractors, whose statistics feature_stats computes from the features
+        if ext.uses_device and x.ndim == 2 and 0 < x.shape[1] <= MOMENTS_MAX_DIM:
             stats = GaussianStats.empty(x.shape[1]).update(x)
             arrays["moments_mean"] = stats.mean
             arrays["moments_m2"] = stats.cov * (len(x) - 1) if len(x) > 1 else np.zeros((x.shape[1],) * 2)

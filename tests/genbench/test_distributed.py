@@ -138,17 +138,32 @@ def test_notes_are_the_same_for_any_sharding(tmp_path):
 
 def test_feature_stats_fold_shard_moments_in_order(tmp_path):
     from genbench.features import feature_stats
-    from metrics import GaussianStats
 
     x = np.random.default_rng(5).normal(size=(1000, 6)) * [1, 2, 3, 4, 5, 6]
     np.save(tmp_path / "x.npy", x)
     a = feature_stats(tmp_path / "x.npy", batch_size=50, shard_size=150)
-    b = feature_stats(tmp_path / "x.npy", batch_size=50, shard_size=150)  # from the cached moments
+    b = feature_stats(tmp_path / "x.npy", batch_size=50, shard_size=150)  # from the cached shards
     np.testing.assert_array_equal(a.cov, b.cov)
     np.testing.assert_allclose(a.cov, np.cov(x, rowvar=False), rtol=1e-13)
     np.testing.assert_allclose(a.mean, x.mean(0), rtol=1e-13, atol=1e-15)
-    ref = GaussianStats.from_features(x)
-    assert abs(a.n - ref.n) == 0
+    assert a.n == 1000
+
+
+def test_network_shards_store_float64_moments_that_fold_to_the_features_statistics(sets):
+    from genbench.features import shard_stats
+    from metrics import GaussianStats
+
+    store = FeatureCache()
+    plan = _plan(sets[0])
+    fs = assemble(plan, name="real", store=store)
+    arrays, meta = store.get(plan.keys[2])
+    assert arrays["moments_mean"].dtype == np.float64 and arrays["moments_m2"].shape == (512, 512)
+    assert meta["rows"] == 8 and (meta["start"], meta["stop"]) == (16, 24)
+    folded = shard_stats(plan, store)
+    whole = GaussianStats.from_features(fs.features)
+    assert folded.n == 37
+    np.testing.assert_allclose(folded.cov, whole.cov, rtol=1e-9, atol=1e-12 * np.abs(whole.cov).max())
+    np.testing.assert_array_equal(shard_stats(plan, store).cov, folded.cov)  # same fold, same bits
 
 
 # ---------------------------------------------------------------------------------------------
