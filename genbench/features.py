@@ -589,10 +589,10 @@ def shard_stats(plan: SetPlan, store: FeatureCache) -> GaussianStats:
             store.put(key, arrays, meta)
         else:
             arrays, meta = got
-        x = arrays["features"]
-        n = len(x)
-        if n == 0:
+        x = arrays.get("features")
+        if x is None or len(x) == 0:  # every file of the shard skipped (--skip-bad)
             continue
+        n = len(x)
         if "moments_m2" in arrays:
             part = GaussianStats(arrays["moments_mean"], arrays["moments_m2"] / max(n - 1, 1), n=n)
             if n == 1:

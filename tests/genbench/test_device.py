@@ -132,3 +132,18 @@ def test_cli_device_cuda_without_gpu_one_line_exit_2_and_cpu_auto_work(images, t
     assert ok.returncode == 0, ok.stderr
     cpu = score(images, {"m": images}, "fid", features="random-cnn", device="cpu", cache=False)
     assert json.loads(ok.stdout)[0]["value"] == cpu["value"].iloc[0]
+
+
+def test_suite_file_takes_device_options(tmp_path):
+    from genbench.suite import load_suite
+    from metrics import InputError
+
+    np.save(tmp_path / "r.npy", np.zeros((4, 2)))
+    text = ('[suite]\nreference = "r.npy"\nmetrics = ["fid"]\noutput = "out"\ndevice = "cpu"\n'
+            'numerics = "fast"\nworkers = 0\nshard_size = 128\n[models]\nm = "r.npy"\n')
+    (tmp_path / "s.toml").write_text(text)
+    suite = load_suite(tmp_path / "s.toml")
+    assert (suite.device, suite.numerics, suite.workers, suite.shard_size) == ("cpu", "fast", 0, 128)
+    (tmp_path / "s.toml").write_text(text.replace("workers = 0", 'workers = "many"'))
+    with pytest.raises(InputError, match=r"s\.toml: `workers` must be a non-negative int; got 'many'\."):
+        load_suite(tmp_path / "s.toml")
