@@ -9,7 +9,14 @@ Each file is a small header (magic line + SHA-256 of the payload) followed by th
 ``.npz`` archive). Writes go to a temporary name in the same directory and are renamed into place
 with :func:`os.replace`, which is atomic on POSIX and Windows, so a reader never sees half a file.
 A truncated or corrupt entry fails the checksum, is deleted and reported as a miss: it is recomputed,
-never returned.
+never returned. Every entry also stores the key it was written under, and :meth:`FeatureCache.get`
+checks it: an entry copied or renamed over another key's file (its checksum is fine) is rejected the
+same way, so a file can never answer for content it was not computed from.
+
+Under ``torchrun`` the ranks share the cache (a shared filesystem across nodes) and coordinate
+through it: :meth:`FeatureCache.claim` creates ``<key>.claim-<run>`` with ``O_EXCL``, so exactly one
+rank of a run computes each shard; claims of other (dead) runs carry another run id and are ignored,
+and every claim file of a key is removed once its entry is written.
 """
 
 from __future__ import annotations
@@ -121,6 +128,8 @@ class FeatureCache:
         self.root = Path(root) if root is not None else cache_root()
         #: entries found corrupt and dropped during this object's life (reported in notes)
         self.dropped: list[str] = []
+        #: entries dropped because they were written under another key (copied or renamed files)
+        self.misplaced: list[str] = []
 
     def path(self, key: str) -> Path:
         return self.root / "features" / key[:2] / f"{key}.gbc"
@@ -142,7 +151,41 @@ class FeatureCache:
             self.dropped.append(str(path))
             path.unlink(missing_ok=True)
             return None
+        if not isinstance(meta, dict) or meta.pop("__key__", None) != key:
+            # a sound entry of another key (a copied or renamed file): never serve it
+            self.misplaced.append(str(path))
+            path.unlink(missing_ok=True)
+            return None
         return arrays, meta
+
+    def has(self, key: str) -> bool:
+        """Whether an entry file for ``key`` exists (not verified; :meth:`get` verifies)."""
+        return self.path(key).is_file()
+
+    def claim(self, key: str, run: str) -> bool:
+        """Atomically claim ``key`` for run ``run``: True for exactly one caller per (key, run).
+
+        Returns True as well when the claim cannot be written (read-only cache): the caller then
+        computes the entry itself, which costs time but never correctness.
+        """
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path.with_name(f"{key}.claim-{run}"), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        except OSError:
+            return True
+        os.close(fd)
+        return True
+
+    def release(self, key: str) -> None:
+        """Remove every claim file of ``key`` (this run's and stale ones of dead runs)."""
+        for p in self.path(key).parent.glob(f"{key}.claim-*"):
+            try:
+                p.unlink()
+            except OSError:
+                pass
 
     def put(self, key: str, arrays: dict, meta: dict) -> bool:
         """Store ``arrays`` (name -> ndarray; ``None`` values are left out) and ``meta``.
@@ -151,6 +194,8 @@ class FeatureCache:
         """
         buf = io.BytesIO()
         payload = {k: np.asarray(v) for k, v in arrays.items() if v is not None}
+        # the key goes inside the checksummed payload: get() refuses the entry under any other key
+        meta = {**meta, "__key__": key}
         payload["__meta__"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
         np.savez(buf, **payload)
         try:

@@ -114,16 +114,39 @@ def parse_options(items) -> dict:
     return options
 
 
+def _device_args(args) -> dict:
+    """``--device/--numerics/--workers/--shard-size`` as library options (the device checked now, so a
+    missing GPU is a one-line error before any work)."""
+    from .extractors._torch import resolve_device
+
+    if args.device is not None:
+        resolve_device(args.device)
+    return {k: v for k, v in dict(device=args.device, numerics=args.numerics, workers=args.workers,
+                                   shard_size=args.shard_size).items() if v is not None}
+
+
+def _distributed_failure(exc) -> int:
+    stderr.print(f"[red]genbench: error:[/red] {escape(str(exc))}", highlight=False)
+    return 1
+
+
 def cmd_score(args) -> int:
+    from .distributed import DistributedError
     from .runner import check_writable, score_run, write_results
 
     if args.out:
         check_writable(args.out)  # before the slow part
-    run = score_run(
-        args.reference, args.models, metrics=args.metrics, features=args.features, seed=args.seed,
-        skip_bad=args.skip_bad, cache=not args.no_cache, weights=args.weights, batch_size=args.batch_size,
-        significance=args.significance, options=parse_options(args.option), progress=not args.quiet,
-    )
+    try:
+        run = score_run(
+            args.reference, args.models, metrics=args.metrics, features=args.features, seed=args.seed,
+            skip_bad=args.skip_bad, cache=not args.no_cache, weights=args.weights, batch_size=args.batch_size,
+            significance=args.significance, options=parse_options(args.option), progress=not args.quiet,
+            **_device_args(args),
+        )
+    except DistributedError as exc:
+        return _distributed_failure(exc)
+    if run is None:  # a torchrun rank other than 0: it extracted its shards; rank 0 scores and writes
+        return 0
     if args.out:
         write_results(run.result_set(), args.out)
         stderr.print(f"wrote {len(run.rows)} results to {args.out} ({len(run.comparisons)} comparisons beside it)",
@@ -185,7 +208,9 @@ def cmd_leaderboard(args) -> int:
 def cmd_run(args) -> int:
     from .suite import run_suite
 
-    board, out = run_suite(args.suite, progress=not args.quiet)
+    board, out = run_suite(args.suite, progress=not args.quiet, **_device_args(args))
+    if board is None:  # a torchrun rank other than 0
+        return 0
     _render_board(board, args.format)
     stderr.print(f"published {out}", highlight=False)
     return _report_failures(board.results)
@@ -195,6 +220,18 @@ def _progress_flag(p) -> None:
     """One spelling across score, run and demo: --no-progress; -q/--quiet kept as aliases."""
     p.add_argument("--no-progress", "-q", "--quiet", action="store_true", dest="quiet",
                    help="no progress display on stderr (-q, --quiet: same)")
+
+
+def _add_device_flags(p, suite: bool = False) -> None:
+    over = " (overrides the suite file's value)" if suite else ""
+    p.add_argument("--device", help="where network extractors run: auto (the local rank's GPU when CUDA is present, "
+                                    f"else the CPU), cpu, cuda, cuda:N or mps (default: auto){over}")
+    p.add_argument("--numerics", choices=("reference", "fast", "fast+compile"),
+                   help="precision of network extractors: reference (float32, TF32 off, deterministic; default) or "
+                        f"fast (TF32/bfloat16, autotuned kernels on GPUs); recorded in the extractor id{over}")
+    p.add_argument("--workers", type=int, help=f"processes decoding image files (default: 2){over}")
+    p.add_argument("--shard-size", type=int, help="items per cached shard, a multiple of --batch-size: the unit of "
+                                                  f"resuming and of the work shared by torchrun ranks (default: 4096){over}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -238,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--option", action="append", metavar="METRIC.OPTION=VALUE",
                    help="an option for one metric, e.g. kid.subset_size=500 or c2st.classifier=mlp (repeatable)")
     _progress_flag(p)
+    _add_device_flags(p)
     p.set_defaults(func=cmd_score)
 
     p = sub.add_parser("leaderboard", help="rank models from results files; --publish writes the tables")
@@ -259,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("suite", help="suite file (see genbench.suite)")
     p.add_argument("--format", choices=("table", "markdown", "json", "csv"), default="table", help="output format")
     _progress_flag(p)
+    _add_device_flags(p, suite=True)
     p.set_defaults(func=cmd_run)
     return parser
 

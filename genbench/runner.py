@@ -64,6 +64,7 @@ from metrics import GaussianStats, InputError, MetricResult, resolve_metrics
 from metrics._checks import as_matrix, check_int
 from metrics.registry import MetricSpec
 
+from . import distributed as _distributed
 from . import features as _features
 from . import significance as _significance
 from .errors import OutputError, SampleError
@@ -488,6 +489,16 @@ def _compare(spec: MetricSpec, reference: FeatureSet, models: list[ModelInputs],
 # ---------------------------------------------------------------------------------------------
 
 
+def _device_options(device: str, numerics: str, workers, shard_size) -> dict:
+    """Loader options for where and how extractors run, checked before any work."""
+    from .extractors._torch import check_numerics, resolve_device
+
+    if workers is not None:
+        workers = check_int(workers, "workers", low=0)
+    return dict(device=resolve_device(device), numerics=check_numerics(numerics), workers=workers,
+                shard_size=shard_size)
+
+
 def _check_log_probs_option(log_probs, names: list[str]) -> dict:
     if log_probs is None:
         return {}
@@ -538,7 +549,11 @@ def score_run(
     log_probs: dict | None = None,
     options: dict | None = None,
     progress: bool = False,
-) -> ScoreRun:
+    device: str = "auto",
+    numerics: str = "reference",
+    workers: int | None = None,
+    shard_size: int | None = None,
+) -> ScoreRun | None:
     """Like :func:`score`, but also return the loaded sets and the pairwise tests.
 
     Parameters and behaviour are those of :func:`score`.
@@ -559,7 +574,17 @@ def score_run(
             _check_exists(path, f"model {name!r}:")
     log_probs = _check_log_probs_option(log_probs, [n for n, _ in items])
     loader = dict(extractor=features, cache=cache, skip_bad=skip_bad, weights=weights, batch_size=batch_size,
-                  seed=seed, progress=progress)
+                  seed=seed, progress=progress, **_device_options(device, numerics, workers, shard_size))
+    if _distributed.launched():  # under torchrun: every rank extracts its shards, only rank 0 goes on
+        ctx = _distributed.context()
+        if not cache:
+            raise InputError("`cache` must stay on under torchrun (--no-cache given): the ranks hand their feature "
+                             "shards to rank 0 through the cache. Point GENBENCH_CACHE at a scratch directory instead.")
+        sets = [(n, p) for n, p in [("reference", reference)] + items if not _is_array(p)]
+        plan_options = {k: v for k, v in loader.items() if k not in ("cache", "progress")}
+        _distributed.prefetch(ctx, sets, plan_options, log=progress, reference_sizes=not _is_array(reference))
+        if not ctx.writer:
+            return None
 
     def load(x, name):
         if _is_array(x):
@@ -617,7 +642,11 @@ def score(
     log_probs: dict | None = None,
     options: dict | None = None,
     progress: bool = False,
-) -> pd.DataFrame:
+    device: str = "auto",
+    numerics: str = "reference",
+    workers: int | None = None,
+    shard_size: int | None = None,
+) -> pd.DataFrame | None:
     """Score every model against the reference set with every metric.
 
     Parameters
@@ -650,6 +679,19 @@ def score(
         "c2st": {"classifier": "mlp"}}``; each is checked against the metric's declared options.
     progress : bool
         Show a progress bar on stderr.
+    device : str
+        Where network extractors run: ``"auto"`` (default: the local rank's GPU when CUDA is
+        present, else the CPU), ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"``.
+    numerics : {"reference", "fast", "fast+compile"}
+        Precision policy of network extractors (recorded in the extractor identifier):
+        ``reference`` is float32 with TF32 off and deterministic kernels; ``fast`` allows TF32,
+        bfloat16 and autotuned kernels on GPUs.
+    workers : int, optional
+        Processes decoding image files.
+    shard_size : int, optional
+        Items per cached shard (a multiple of ``batch_size``); the unit of resuming and of the
+        work ranks share under ``torchrun`` (:mod:`genbench.distributed`). Under ``torchrun``
+        every rank extracts, and only rank 0 scores: the other ranks return ``None``.
 
     Returns
     -------
@@ -676,11 +718,13 @@ def score(
     >>> df.set_index("model")["value"].idxmin()
     'good'
     """
-    return score_run(
+    run = score_run(
         reference, models, metrics, features=features, seed=seed, skip_bad=skip_bad, cache=cache,
         weights=weights, batch_size=batch_size, significance=significance,
-        log_probs=log_probs, options=options, progress=progress,
-    ).results
+        log_probs=log_probs, options=options, progress=progress, device=device, numerics=numerics,
+        workers=workers, shard_size=shard_size,
+    )
+    return None if run is None else run.results
 
 
 # ---------------------------------------------------------------------------------------------

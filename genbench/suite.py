@@ -16,6 +16,11 @@ Format (paths are relative to the suite file)::
     good = "data/good.npy"
     vae = "runs/vae"                 # a directory; runs/vae/log_probs.npy adds the likelihood
 
+    device = "auto"                  # optional: auto, cpu, cuda, cuda:N, mps (--device overrides)
+    numerics = "reference"           # optional: reference or fast (--numerics overrides)
+    workers = 2                      # optional: image-decoding processes
+    shard_size = 4096                # optional: items per cached shard (a multiple of batch_size)
+
     [options.kid]                    # optional: keyword options of one metric
     subset_size = 500
 
@@ -38,7 +43,7 @@ from metrics import InputError
 from .errors import OutputError, SampleError
 
 _SUITE_KEYS = ("title", "reference", "metrics", "extractor", "seed", "output", "sort", "significance",
-               "skip_bad", "batch_size", "weights")
+               "skip_bad", "batch_size", "weights", "device", "numerics", "workers", "shard_size")
 _REQUIRED = ("reference", "metrics", "output")
 
 
@@ -54,7 +59,8 @@ class Suite:
     models : dict of str -> Path
     metrics : list of str
     output : Path
-    extractor, seed, title, sort, significance, skip_bad, batch_size, weights
+    extractor, seed, title, sort, significance, skip_bad, batch_size, weights, device, numerics, workers,
+    shard_size
         As in the file (see the module docstring).
     options : dict
         Per-metric options from ``[options.METRIC]`` tables (checked when the suite runs).
@@ -75,6 +81,10 @@ class Suite:
     skip_bad: bool = False
     batch_size: int = 64
     weights: str | None = None
+    device: str = "auto"
+    numerics: str = "reference"
+    workers: int | None = None
+    shard_size: int | None = None
     options: dict = field(default_factory=dict)
     sha256: str = field(default="", repr=False)
 
@@ -146,18 +156,25 @@ def load_suite(path) -> Suite:
         skip_bad=_expect(suite.get("skip_bad", False), bool, "skip_bad", path, "true or false"),
         batch_size=_expect(suite.get("batch_size", 64), int, "batch_size", path, "a positive int"),
         weights=_expect(suite.get("weights", ""), str, "weights", path, "a path string") or None,
+        device=_expect(suite.get("device", "auto"), str, "device", path, "auto, cpu, cuda, cuda:N or mps"),
+        numerics=_expect(suite.get("numerics", "reference"), str, "numerics", path, "'reference' or 'fast'"),
+        workers=_expect(suite["workers"], int, "workers", path, "a non-negative int") if "workers" in suite else None,
+        shard_size=_expect(suite.get("shard_size", 0), int, "shard_size", path, "a positive int") or None,
         options=options,
         sha256=hashlib.sha256(raw).hexdigest(),
     )
 
 
-def run_suite(path, *, progress: bool = False):
+def run_suite(path, *, progress: bool = False, **overrides):
     """Score a suite and publish its leaderboard into the suite's ``output`` directory.
+
+    ``overrides`` (``device``, ``numerics``, ``workers``, ``shard_size``) replace the file's values.
 
     Returns
     -------
     (Leaderboard, Path)
-        The leaderboard and the published directory.
+        The leaderboard and the published directory; ``(None, None)`` on ``torchrun`` ranks other
+        than 0, which only extract.
     """
     from .leaderboard import Leaderboard
     from .publish import check_target, publish
@@ -175,7 +192,10 @@ def run_suite(path, *, progress: bool = False):
                           "directory, so its missing folders cannot be created. Choose a writable `output`.")
     run = score_run(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
                     skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
-                    significance=suite.significance, options=suite.options, progress=progress)
+                    significance=suite.significance, options=suite.options, progress=progress,
+                    **{k: overrides.get(k, getattr(suite, k)) for k in ("device", "numerics", "workers", "shard_size")})
+    if run is None:  # a torchrun rank other than 0: it only extracted
+        return None, None
     board = Leaderboard(run, sort=suite.sort, title=suite.title)
     try:  # like `mkdir -p`
         output.parent.mkdir(parents=True, exist_ok=True)

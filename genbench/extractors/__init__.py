@@ -48,11 +48,38 @@ class Extractor:
     gives_probs: bool = False
     #: how images are resized to the input size, stated in notes when sizes are mixed
     resize_rule: str | None = None
+    #: whether a torch network runs inside (then :meth:`to` places it on a device, under a numerics policy)
+    uses_device: bool = False
+    #: where the network runs (a resolved torch device name) and under which numerics policy
+    device: str = "cpu"
+    numerics: str = "reference"
 
     @property
     def identifier(self) -> str:
         """Stable identifier: name + weights hash + preprocessing. Keys the cache."""
         return self.name
+
+    @property
+    def run_identifier(self) -> str:
+        """:attr:`identifier` plus the numerics policy for network extractors: what keys the cache and
+        is recorded in results (``reference`` and ``fast`` features differ, so they never share an entry)."""
+        return f"{self.identifier};numerics={self.numerics}" if self.uses_device else self.identifier
+
+    def to(self, device: str = "cpu", numerics: str = "reference") -> "Extractor":
+        """Run on ``device`` (a resolved torch device name) under ``numerics``; returns ``self``.
+
+        Extractors without a network only record the values. Subclasses with a network override
+        :meth:`_place` to move it.
+        """
+        from ._torch import check_numerics
+
+        self.device, self.numerics = device, check_numerics(numerics)
+        if self.uses_device:
+            self._place()
+        return self
+
+    def _place(self) -> None:
+        """Move the network to :attr:`device` under :attr:`numerics` (network extractors)."""
 
     def for_image_size(self, height: int, width: int) -> "Extractor":
         """The extractor to use for a set whose first image is ``height x width`` (default: self)."""

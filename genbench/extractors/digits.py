@@ -21,7 +21,7 @@ import numpy as np
 from metrics.errors import InputError
 
 from . import Extractor, extractor
-from ._torch import empty_module, state_hash
+from ._torch import empty_module, state_hash, to_numpy
 
 #: Training recipe; change it and the cached model (and every identifier) changes with it.
 RECIPE = {"version": 1, "n_train": 1437, "epochs": 12, "batch": 128, "lr": 5e-3, "seed": 0}
@@ -134,11 +134,19 @@ class Digits(Extractor):
 
     inputs = ("images", "vectors")
     gives_probs = True
+    uses_device = True
     resize_rule = "grayscale (PIL convert L), PIL box (area average) to 8x8, scaled to [0, 16]"
 
     def __init__(self):
         self.net, self.accuracy = load_or_train()
         self._hash = state_hash(self.net)
+        self.to()
+
+    def _place(self):
+        from ._torch import DeviceNet
+
+        self._features = DeviceNet(self.net["features"], self.device, self.numerics)
+        self._head = DeviceNet(self.net["head"], self.device, self.numerics)
 
     @property
     def identifier(self) -> str:
@@ -164,8 +172,7 @@ class Digits(Extractor):
                     f"the digits extractor reads (n, 64) vectors as 8x8 images in [0, 16]; got {x.shape[1]} "
                     "columns. Pass images, or vectors in the load_digits().data layout."
                 )
-        with torch.no_grad():
-            t = torch.from_numpy(x.reshape(-1, 1, 8, 8) / np.float32(16.0))
-            feats = self.net["features"](t)
-            probs = torch.softmax(self.net["head"](feats).to(torch.float64), dim=1)
-        return feats.numpy(), probs.numpy()
+        t = self._features.to_device(torch.from_numpy(x.reshape(-1, 1, 8, 8) / np.float32(16.0)))
+        feats = self._features(t)
+        probs = torch.softmax(self._head(feats).to(torch.float64), dim=1)
+        return to_numpy(feats), to_numpy(probs)

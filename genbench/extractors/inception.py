@@ -25,7 +25,7 @@ from metrics.errors import InputError
 
 from . import Extractor, extractor
 from ..cache import file_sha256
-from ._torch import empty_module
+from ._torch import DeviceNet, empty_module, to_numpy
 
 WEIGHTS_FILE = "pt_inception-2015-12-05-6726825d.pth"
 #: Other names the same weights are published under.
@@ -335,6 +335,7 @@ class InceptionFID(Extractor):
 
     inputs = ("images",)
     gives_probs = True
+    uses_device = True
     default_mode = "tf"
     #: side of the square network input (tests shrink it to 75, the smallest Inception-v3 takes)
     input_size = INPUT_SIZE
@@ -354,6 +355,10 @@ class InceptionFID(Extractor):
                 WeightsWarning, stacklevel=2,
             )
         self.net = load_net(path)
+        self.to()
+
+    def _place(self):
+        self._run = DeviceNet(self.net, self.device, self.numerics)
 
     @property
     def resize_rule(self):
@@ -375,11 +380,10 @@ class InceptionFID(Extractor):
     def forward(self, batch):
         import torch
 
-        with torch.no_grad():
-            x = (torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)) - 128.0) / 128.0
-            pool3, logits = self.net(x)
-            probs = torch.softmax(logits.to(torch.float64), dim=1)
-        return pool3.numpy(), probs.numpy()
+        x = self._run.to_device(torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32)))
+        pool3, logits = self._run((x - 128.0) / 128.0)
+        probs = torch.softmax(logits.to(torch.float64), dim=1)
+        return to_numpy(pool3), to_numpy(probs)
 
 
 @extractor("inception-fid-clean")

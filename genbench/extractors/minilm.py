@@ -62,6 +62,7 @@ class MiniLM(Extractor):
     """
 
     inputs = ("text",)
+    uses_device = True
 
     def __init__(self):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -73,6 +74,9 @@ class MiniLM(Extractor):
         self.model.eval()
         self._hash = _dir_hash(path)
 
+    def _place(self):
+        self.model.to(self.device)
+
     @property
     def identifier(self) -> str:
         return f"minilm(all-MiniLM-L6-v2,files=sha256:{self._hash[:16]},pool=mean,normalize=l2)"
@@ -81,7 +85,9 @@ class MiniLM(Extractor):
         import torch
 
         texts = [str(t) for t in batch]
-        with torch.no_grad():
+        from ._torch import numerics_scope
+
+        with torch.no_grad(), numerics_scope(self.numerics):
             emb = self.model.encode(texts, batch_size=len(texts), convert_to_numpy=True,
                                     normalize_embeddings=True, show_progress_bar=False)
         return np.asarray(emb, dtype=np.float32), None

@@ -16,7 +16,7 @@ import numpy as np
 from metrics._checks import check_int
 
 from . import Extractor, extractor
-from ._torch import empty_module, images_to_tensor, pil_resize_rgb, state_hash
+from ._torch import DeviceNet, empty_module, pil_resize_rgb, state_hash, to_numpy
 
 #: Output channels of the four stride-2 3x3 conv layers.
 CHANNELS = (64, 128, 256, 512)
@@ -64,12 +64,17 @@ class RandomCNN(Extractor):
     """
 
     inputs = ("images",)
+    uses_device = True
 
     def __init__(self, *, seed: int = 0, size: int = 32):
         self.seed = check_int(seed, "seed", low=0)
         self.size = check_int(size, "size", low=8)
         self.net = build_net(self.seed)
         self._hash = state_hash(self.net)
+        self.to()
+
+    def _place(self):
+        self._run = DeviceNet(self.net, self.device, self.numerics)
 
     @property
     def resize_rule(self):
@@ -86,6 +91,8 @@ class RandomCNN(Extractor):
     def forward(self, batch):
         import torch
 
-        with torch.no_grad():
-            x = images_to_tensor(batch, scale=1 / 127.5, shift=-1.0)
-            return self.net(x).numpy(), None
+        # uint8 crosses to the device (4x less traffic than float32); the scaling is elementwise IEEE
+        # float32 arithmetic, so it gives the same values on every device
+        x = self._run.to_device(torch.from_numpy(np.ascontiguousarray(batch)))
+        x = x.permute(0, 3, 1, 2).to(torch.float32) * (1 / 127.5) + (-1.0)
+        return to_numpy(self._run(x)), None

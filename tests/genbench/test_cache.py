@@ -123,3 +123,72 @@ def test_runner_second_score_extracts_nothing(tmp_path):
     second = score(tmp_path / "ref.npy", [str(tmp_path / "m.npy")], ["fid"], features="counting-test")
     assert len(CALLS) == n
     assert first["value"].tolist() == second["value"].tolist()
+
+
+
+def _entry(path, **kw):
+    from genbench.features import plan_set
+
+    (key,) = plan_set(path, extractor="counting-test", **kw).keys
+    return FeatureCache().path(key)
+
+
+def test_entry_copied_over_another_key_is_rejected_and_recomputed_once(tmp_path):
+    """Issue 16 item 5: the key lives inside the entry; a sound file under another key's name is refused."""
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "a.npy", rng.normal(size=(6, 2)))
+    np.save(tmp_path / "b.npy", rng.normal(size=(6, 2)) + 5)
+    load_features(tmp_path / "a.npy", extractor="counting-test", progress=False)
+    b = load_features(tmp_path / "b.npy", extractor="counting-test", progress=False)
+    ea, eb = _entry(tmp_path / "a.npy"), _entry(tmp_path / "b.npy")
+    eb.write_bytes(ea.read_bytes())  # a's features, checksum intact, under b's key
+    CALLS.clear()
+    again = load_features(tmp_path / "b.npy", extractor="counting-test", progress=False)
+    assert CALLS == [6]  # recomputed, not served
+    np.testing.assert_array_equal(again.features, b.features)
+    assert ("1 cache entry written under another key (a copied or renamed file) rejected and recomputed"
+            in again.notes)
+    third = load_features(tmp_path / "b.npy", extractor="counting-test", progress=False)
+    assert CALLS == [6]
+    assert third.notes == [n for n in third.notes if "another key" not in n and "corrupt cache" not in n]  # said once
+
+
+def test_corrupt_note_is_not_replayed_on_later_hits(tmp_path):
+    np.save(tmp_path / "x.npy", np.ones((3, 2)))
+    load_features(tmp_path / "x.npy", extractor="counting-test", progress=False)
+    e = _entry(tmp_path / "x.npy")
+    e.write_bytes(e.read_bytes()[:-3])
+    assert "a corrupt cache entry was found, discarded and recomputed" in load_features(
+        tmp_path / "x.npy", extractor="counting-test", progress=False).notes
+    later = load_features(tmp_path / "x.npy", extractor="counting-test", progress=False)
+    assert "a corrupt cache entry was found, discarded and recomputed" not in later.notes
+
+
+def test_notes_of_the_current_scan_replayed_on_a_hit(tmp_path):
+    from PIL import Image
+
+    d = tmp_path / "imgs"
+    d.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((8, 8, 3), 40 * i, np.uint8)).save(d / f"{i}.png")
+    first = load_features(d, extractor="pixels", progress=False)
+    assert not any("ignored" in n for n in first.notes)
+    (d / "notes.md").write_text("a file that is not a sample")  # the scan changes, the samples do not
+    hit = load_features(d, extractor="pixels", progress=False)
+    assert hit.input_hash == first.input_hash
+    assert hit.notes[0] == "ignored files that are not samples: 1 .md"
+    assert hit.notes[-1].startswith("features read from the cache")
+    resized = load_features(d, extractor="pixels", image_size=(4, 4), progress=False)
+    hit2 = load_features(d, extractor="pixels", image_size=(4, 4), progress=False)
+    assert resized.notes[:2] == hit2.notes[:2] and "brought to the reference's size 4x4" in hit2.notes[1]
+
+
+def test_key_binding_in_the_cache_itself(tmp_path):
+    cache = FeatureCache()
+    k1, k2 = make_key(a=1), make_key(a=2)
+    cache.put(k1, {"features": np.ones((2, 2))}, {"notes": []})
+    cache.path(k2).parent.mkdir(parents=True, exist_ok=True)
+    cache.path(k2).write_bytes(cache.path(k1).read_bytes())
+    assert cache.get(k2) is None and not cache.path(k2).exists()
+    assert cache.misplaced == [str(cache.path(k2))] and cache.dropped == []
+    assert cache.get(k1)[1] == {"notes": []}  # the key is checked, not returned
