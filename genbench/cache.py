@@ -115,6 +115,7 @@ class FeatureCache:
     >>> cache = FeatureCache(tempfile.mkdtemp())
     >>> key = make_key(input="abc", extractor="identity")
     >>> cache.put(key, {"features": np.eye(2)}, {"notes": []})
+    True
     >>> arrays, meta = cache.get(key)
     >>> arrays["features"].shape
     (2, 2)
