@@ -156,6 +156,29 @@ def barrier(ctx: Context, what: str) -> None:
                                "resume (shards already written are kept).") from None
 
 
+def threads_for_scoring(ctx: Context) -> None:
+    """On the scoring rank: as many BLAS / OpenMP / torch threads as one process would have.
+
+    ``torchrun`` sets ``OMP_NUM_THREADS=1`` for its ranks (when it is unset), which suits the
+    extraction, where ranks share the cores. Scoring runs on rank 0 alone, and float64 BLAS results
+    depend in their last bits on the thread count (the reduction order), so rank 0 goes back to a
+    single process's default (every core it may run on) and its results are byte-identical to
+    ``genbench score`` run as one process with ``OMP_NUM_THREADS`` unset. A user who sets
+    ``OMP_NUM_THREADS`` to something other than 1 keeps it.
+    """
+    if not ctx.active or os.environ.get("OMP_NUM_THREADS") != "1":
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    torch.set_num_threads(n)
+    _LIMITS.append(threadpool_limits(limits=n))  # kept referenced: the limits hold until the process ends
+
+
+_LIMITS: list = []
+
+
 def shutdown(ctx: Context) -> None:
     """Leave the process group (a no-op for one process)."""
     if ctx.active:

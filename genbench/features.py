@@ -606,30 +606,33 @@ def shard_stats(plan: SetPlan, store: FeatureCache) -> GaussianStats:
     return acc
 
 
-def feature_stats(path, **options) -> GaussianStats:
+def feature_stats(path, *, store: FeatureCache | None = None, **options) -> GaussianStats:
     """FID statistics of a sample set streamed shard by shard (for sets too large to hold).
 
-    Takes the options of :func:`load_features` (``cache`` must stay on: the shards live there).
+    Parameters
+    ----------
+    path : str or Path
+        A sample set, as for :func:`load_features`.
+    store : FeatureCache, optional
+        Where the shards live (default: the feature cache, ``$GENBENCH_CACHE``).
+    **options
+        The options of :func:`load_features` that shape features (``extractor``, ``batch_size``,
+        ``shard_size``, ``device``, ``numerics`` ...).
 
     Examples
     --------
-    >>> import numpy as np, tempfile, pathlib, os
-    >>> os.environ["GENBENCH_CACHE"] = tempfile.mkdtemp()
+    >>> import numpy as np, tempfile, pathlib
     >>> f = pathlib.Path(tempfile.mkdtemp()) / "x.npy"
     >>> x = np.random.default_rng(0).normal(size=(300, 3)); np.save(f, x)
-    >>> stats = feature_stats(f, batch_size=50, shard_size=100)
+    >>> stats = feature_stats(f, batch_size=50, shard_size=100, store=FeatureCache(tempfile.mkdtemp()))
     >>> bool(np.allclose(stats.cov, np.cov(x, rowvar=False), rtol=1e-12))
     True
     """
     from .extractors._torch import resolve_device
 
-    options = dict(options)
-    options.pop("progress", None)
-    options.pop("name", None)
-    if options.pop("cache", True) is False:
-        raise SampleError("`feature_stats` streams shards through the feature cache; `cache` must be True.")
+    options = {k: v for k, v in options.items() if k not in ("progress", "name", "cache")}
     options["device"] = resolve_device(options.get("device", "cpu"))
-    return shard_stats(plan_set(path, **options), FeatureCache())
+    return shard_stats(plan_set(path, **options), store if store is not None else FeatureCache())
 
 
 def _fill(out: FeatureSet, arrays: dict) -> None:

@@ -585,6 +585,7 @@ def score_run(
         _distributed.prefetch(ctx, sets, plan_options, log=progress, reference_sizes=not _is_array(reference))
         if not ctx.writer:
             return None
+        _distributed.threads_for_scoring(ctx)
 
     def load(x, name):
         if _is_array(x):

@@ -205,8 +205,11 @@ def site(tmp_path):
 
 
 def _env(tmp_path, site=None, **extra):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_"))}
-    env.update(GENBENCH_CACHE=str(tmp_path / "cache"), COLUMNS="200", OMP_NUM_THREADS="1")
+    # as a user runs it: no OMP_NUM_THREADS (torchrun sets 1 for its ranks; rank 0 scores with the
+    # thread count of one process, see genbench.distributed.threads_for_scoring)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_", "OMP_NUM_THREADS"))}
+    env.update(GENBENCH_CACHE=str(tmp_path / "cache"), COLUMNS="200")
     if site is not None:
         env["PYTHONPATH"] = str(site)
     env.update(extra)
