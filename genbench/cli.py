@@ -118,7 +118,7 @@ def cmd_score(args) -> int:
         args.reference, args.models, metrics=args.metrics, features=args.features, seed=args.seed,
         skip_bad=args.skip_bad, cache=not args.no_cache, weights=args.weights, batch_size=args.batch_size,
         significance=args.significance, n_permutations=args.permutations, options=parse_options(args.option),
-        progress=not args.quiet,
+        progress=not args.quiet, train=args.train, n_samples=args.n_samples,
     )
     if args.out:
         write_results(df, args.out)
@@ -219,7 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("reference", help="reference (real) set: .npy/.npz features or saved mu/sigma statistics")
     p.add_argument("models", nargs="+", help="model sets; NAME=PATH names a model")
     p.add_argument("--metrics", default="fid",
-                   help="comma-separated metric names or groups: likelihood, kernel, classifier, perceptual, all "
+                   help="comma-separated metric names or groups: likelihood, kernel, classifier, perceptual, memorisation, all "
                         "(default: fid)")
     p.add_argument("--features", default="identity",
                    help="feature extractor (default: identity); `genbench extractors` lists them")
@@ -238,6 +238,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="permutations per pair of models for the significance tests (default: 199)")
     p.add_argument("--option", action="append", metavar="METRIC.OPTION=VALUE",
                    help="an option for one metric, e.g. kid.subset_size=500 or c2st.classifier=mlp (repeatable)")
+    p.add_argument("--train", metavar="TRAIN",
+                   help="the models' training set, for the memorisation metrics (data_copying, authenticity); "
+                        "REF is then read as a held-out test set")
+    p.add_argument("--n-samples", type=int, metavar="N",
+                   help="score only the first N items of every set (sorted order), e.g. the 50k / 10k protocols")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_score)
 

@@ -44,6 +44,8 @@ from metrics import InputError
 from .runner import normalize_results, read_results, results_records
 
 LIKELIHOOD_GROUP = "likelihood"
+#: Metrics of a model's samples against its training set: shown in their own section, not as sample quality.
+MEMORISATION_GROUP = "memorisation"
 
 
 def fmt_value(x, digits: int = 4) -> str:
@@ -142,8 +144,27 @@ class Leaderboard:
 
     @property
     def quality_metrics(self) -> list[str]:
-        """Every other metric: measures of the generated samples."""
-        return [m for m in self.metrics if self._info.loc[m, "group"] != LIKELIHOOD_GROUP]
+        """Every other metric but memorisation: measures of the generated samples."""
+        return [m for m in self.metrics if self._info.loc[m, "group"] not in (LIKELIHOOD_GROUP, MEMORISATION_GROUP)]
+
+    @property
+    def memorisation_metrics(self) -> list[str]:
+        """Metrics of the ``memorisation`` group (samples against the training set), in results order."""
+        return [m for m in self.metrics if self._info.loc[m, "group"] == MEMORISATION_GROUP]
+
+    def memorisation_sentences(self) -> list[str]:
+        """One line per memorisation metric and model: its value, p-value, and whether it flags copying."""
+        out = []
+        for metric in self.memorisation_metrics:
+            for model in self.models:
+                row = self._cell(metric).loc[model]
+                if row["status"] != "ok":
+                    continue
+                p = row["pvalue"]
+                flag = (f"**flagged: closer to its training set than fresh data** ({fmt_pvalue(p)}, alpha {self.alpha})"
+                        if not math.isnan(p) and p < self.alpha else f"not flagged ({fmt_pvalue(p)})")
+                out.append(f"`{model}`: {metric} = {fmt_value(row['value'])}, {flag}")
+        return out
 
     def higher_is_better(self, metric: str) -> bool:
         return bool(self._info.loc[metric, "higher_is_better"])
@@ -369,6 +390,11 @@ class Leaderboard:
                 out += [f"- {s}" for s in sentences]
             else:
                 out.append("None: every likelihood metric orders every pair of models like every quality metric.")
+        if self.memorisation_metrics:
+            out += ["", "## Memorisation", "", "Generated samples against the models' training set, the reference "
+                    "serving as held-out test data (one-sided tests; small p: closer to training points than fresh "
+                    "data are).", ""]
+            out += [f"- {s}" for s in self.memorisation_sentences()]
         notes = self.notes()
         if notes:
             out += ["", "## Notes", ""]

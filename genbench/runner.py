@@ -175,6 +175,18 @@ def _array_set(x, name: str, extractor: str) -> FeatureSet:
     return FeatureSet(name=name, path="<array>", features=arr, samples=arr, extractor="identity", input_hash=digest)
 
 
+def _first_items(fs: FeatureSet, n: int) -> FeatureSet:
+    """The set cut to its first ``n`` items (``--n-samples``); a set with fewer items stays whole, with a note."""
+    if fs.features is None:
+        raise InputError(f"{fs.path}: saved mean/covariance statistics cannot be cut to `n_samples` = {n} items. "
+                         "Pass the samples or features instead, or drop `n_samples`.")
+    if len(fs.features) <= n:
+        return dataclasses.replace(fs, notes=[*fs.notes, f"has {len(fs.features)} items, fewer than n_samples = {n}: "
+                                                          "all are used"])
+    cut = {k: getattr(fs, k)[:n] for k in ("features", "samples", "probs") if getattr(fs, k) is not None}
+    return dataclasses.replace(fs, **cut, notes=[*fs.notes, f"scored on its first {n} of {len(fs.features)} items"])
+
+
 def _check_exists(path, what: str) -> None:
     if not Path(path).exists():
         raise SampleError(f"{what} {str(path)!r}: no such file or directory. Check the path.")
@@ -249,8 +261,14 @@ def _attach_likelihood(model: ModelInputs, path) -> None:
         model.features.log_probs = lp
 
 
-def _arguments(spec: MetricSpec, reference: FeatureSet, model: FeatureSet) -> tuple:
+def _arguments(spec: MetricSpec, reference: FeatureSet, model: FeatureSet, train: FeatureSet | None = None) -> tuple:
     """The positional inputs ``spec`` declares it needs, or raise :class:`NotApplicable`."""
+    if spec.needs == "train":  # memorisation: (held-out reference, generated, training set) features
+        if train is None:
+            raise NotApplicable(f"{spec.name} needs the model's training set; pass --train TRAIN (train=...).")
+        if any(s.features is None for s in (reference, model, train)):
+            raise NotApplicable(f"{spec.name} needs feature arrays; saved mean/covariance statistics have none.")
+        return reference.features, model.features, train.features
     if spec.needs == "features":
         sides = [s.features if s.features is not None else s.stats for s in (reference, model)]
         if spec.name != "fid" and any(isinstance(s, GaussianStats) for s in sides):
@@ -366,16 +384,19 @@ def _row(model: ModelInputs, spec: MetricSpec, reference: FeatureSet, seed: int,
     }
 
 
-def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed: int, user: dict) -> dict:
+def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed: int, user: dict,
+              train: FeatureSet | None = None, n_samples: int | None = None) -> dict:
     try:
         try:
-            args = _arguments(spec, reference, model.features)
+            args = _arguments(spec, reference, model.features, train)
         except NotApplicable:
             if spec.needs != "log_probs":
                 raise
             result = _from_report(spec, model)
         else:
             result = spec.func(*args, **_options(spec, seed, model, user))
+        if n_samples is not None:
+            result = dataclasses.replace(result, extras={**result.extras, "n_samples": n_samples})
         return _row(model, spec, reference, seed, result, None, "ok")
     except NotApplicable as exc:
         return _row(model, spec, reference, seed, None, str(exc), "n/a")
@@ -514,6 +535,8 @@ def score_run(
     log_probs: dict | None = None,
     options: dict | None = None,
     progress: bool = False,
+    train=None,
+    n_samples: int | None = None,
 ) -> ScoreRun:
     """Like :func:`score`, but also return the loaded sets and the pairwise tests.
 
@@ -540,10 +563,17 @@ def score_run(
     loader = dict(extractor=features, cache=cache, skip_bad=skip_bad, weights=weights, batch_size=batch_size,
                   seed=seed, progress=progress)
 
+    if n_samples is not None:
+        n_samples = check_int(n_samples, "n_samples", low=2, hint="It is how many items of each set are scored.")
+    if train is not None and not _is_array(train):
+        _check_exists(train, "training set")
+
     def load(x, name):
         if _is_array(x):
-            return _array_set(x, "reference" if name == "reference" else f"models[{name!r}]", features)
-        return _features.load_features(x, name=name, **loader)
+            fs = _array_set(x, name if name in ("reference", "train") else f"models[{name!r}]", features)
+        else:
+            fs = _features.load_features(x, name=name, **loader)
+        return fs if n_samples is None else _first_items(fs, n_samples)
 
     ref = load(reference, "reference")
     loader["image_size"] = ref.image_size  # model images are brought to the reference's size
@@ -558,9 +588,13 @@ def score_run(
         if name in log_probs:
             m.features.log_probs = log_probs[name]
         inputs.append(m)
+    train_set = None
+    if train is not None:
+        train_set = load(train, "train")
+        _check_dims(ref, train_set)
     if progress:  # what the loader had to do to the inputs (resizes, skipped files) belongs in the log
         log = Console(stderr=True)
-        for s in [ref] + [m.features for m in inputs]:
+        for s in [ref] + [m.features for m in inputs] + ([train_set] if train_set is not None else []):
             for note in s.notes:
                 log.print(f"{s.name}: {note}", highlight=False, markup=False, soft_wrap=True)
     rows = []
@@ -569,7 +603,7 @@ def score_run(
         for m in inputs:
             for spec in specs:
                 advance(f"{spec.name} on {m.name}")
-                rows.append(_evaluate(spec, ref, m, seed, options.get(spec.name)))
+                rows.append(_evaluate(spec, ref, m, seed, options.get(spec.name), train_set, n_samples))
         tests = _comparisons(specs, ref, inputs, rows, significance=significance, seed=seed,
                              n_permutations=n_permutations, max_n=max_n, options=options, advance=advance)
     return ScoreRun(pd.DataFrame(rows, columns=COLUMNS), ref, {m.name: m for m in inputs}, tests)
@@ -592,6 +626,8 @@ def score(
     log_probs: dict | None = None,
     options: dict | None = None,
     progress: bool = False,
+    train=None,
+    n_samples: int | None = None,
 ) -> pd.DataFrame:
     """Score every model against the reference set with every metric.
 
@@ -628,6 +664,15 @@ def score(
         "c2st": {"classifier": "mlp"}}``; each is checked against the metric's declared options.
     progress : bool
         Show a progress bar on stderr.
+    train : str, Path or ndarray, optional
+        The models' training set, for the ``memorisation`` metrics (``data_copying``,
+        ``authenticity``), which then read ``reference`` as a held-out test set. Loaded like the
+        reference; without it those metrics are ``n/a``.
+    n_samples : int, optional
+        Score only the first ``n_samples`` items of every set (reference, models, training set), in
+        the loader's order (sorted file names; array order), e.g. the 50k / 10k protocols. Every row
+        records it in ``extras["n_samples"]`` and its sizes in ``n``; a set with fewer items is used
+        whole, with a note.
 
     Returns
     -------
@@ -656,7 +701,7 @@ def score(
     return score_run(
         reference, models, metrics, features=features, seed=seed, skip_bad=skip_bad, cache=cache,
         weights=weights, batch_size=batch_size, significance=significance, n_permutations=n_permutations,
-        max_n=max_n, log_probs=log_probs, options=options, progress=progress,
+        max_n=max_n, log_probs=log_probs, options=options, progress=progress, train=train, n_samples=n_samples,
     ).results
 
 

@@ -12,6 +12,8 @@ Format (paths are relative to the suite file)::
     sort = "log_likelihood"          # optional
     significance = "auto"            # optional: "auto", "all", "none" or a list of metric names
     n_permutations = 199             # optional
+    train = "data/train.npy"         # optional: the models' training set (memorisation metrics)
+    n_samples = 10000                # optional: score the first N items of every set
 
     [models]                         # name = path, in leaderboard order
     good = "data/good.npy"
@@ -37,7 +39,7 @@ from metrics import InputError
 from .errors import SampleError
 
 _SUITE_KEYS = ("title", "reference", "metrics", "extractor", "seed", "output", "sort", "significance",
-               "n_permutations", "skip_bad", "batch_size", "weights")
+               "n_permutations", "skip_bad", "batch_size", "weights", "train", "n_samples")
 _REQUIRED = ("reference", "metrics", "output")
 
 
@@ -53,7 +55,7 @@ class Suite:
     models : dict of str -> Path
     metrics : list of str
     output : Path
-    extractor, seed, title, sort, significance, n_permutations, skip_bad, batch_size, weights
+    extractor, seed, title, sort, significance, n_permutations, skip_bad, batch_size, weights, train, n_samples
         As in the file (see the module docstring).
     options : dict
         Per-metric options from ``[options.METRIC]`` tables (checked when the suite runs).
@@ -77,6 +79,8 @@ class Suite:
     weights: str | None = None
     options: dict = field(default_factory=dict)
     sha256: str = field(default="", repr=False)
+    train: Path | None = None
+    n_samples: int | None = None
 
 
 def _expect(value, kind, key: str, path: Path, example: str):
@@ -149,6 +153,8 @@ def load_suite(path) -> Suite:
         weights=_expect(suite.get("weights", ""), str, "weights", path, "a path string") or None,
         options=options,
         sha256=hashlib.sha256(raw).hexdigest(),
+        train=base / _expect(suite["train"], str, "train", path, "a path string") if "train" in suite else None,
+        n_samples=_expect(suite["n_samples"], int, "n_samples", path, "a positive int") if "n_samples" in suite else None,
     )
 
 
@@ -169,7 +175,7 @@ def run_suite(path, *, progress: bool = False):
     df = score(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
                skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
                significance=suite.significance, n_permutations=suite.n_permutations, options=suite.options,
-               progress=progress)
+               progress=progress, train=suite.train, n_samples=suite.n_samples)
     board = Leaderboard(df, sort=suite.sort, title=suite.title)
     out = publish(board, suite.output, suite={"path": str(suite.path), "sha256": suite.sha256})
     return board, out

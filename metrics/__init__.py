@@ -38,9 +38,13 @@ _LAZY = {
     "inception_score": "inception",
     # PRD curves and divergence frontiers
     "prd": "frontiers", "divergence_frontier": "frontiers", "vendi_score": "frontiers",
+    # CMMD (kernel family, fixed CLIP bandwidth)
+    "cmmd": "clip_mmd",
+    # memorisation: data-copying test and authenticity (need the training set)
+    "data_copying": "memorisation", "authenticity": "memorisation",
 }
 _SUBMODULES = ("divergences", "frechet", "kernel", "classifier", "likelihood", "manifold",
-               "inception", "frontiers", "registry", "result", "errors")
+               "inception", "frontiers", "clip_mmd", "memorisation", "registry", "result", "errors")
 
 __all__ = [
     "ConfidenceInterval", "MetricResult", "MetricSpec", "metric", "available_metrics", "get_metric",
