@@ -156,3 +156,27 @@ def test_through_the_loader(tmp_path, weights, tiny_size, monkeypatch):
         Image.fromarray(im).save(d / f"{i}.png")
     fs = load_features(d, extractor="dinov2-vitl14", weights=str(weights))
     assert fs.features.shape == (5, 128) and fs.extractor.startswith("dinov2-vitl14(weights=sha256:")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("which", ["dinov2", "clip"])
+def test_full_size_vitl14_parity_with_transformers(which):
+    """The real ViT-L/14 configurations (1024 wide, 24 blocks) with random weights, against transformers."""
+    pytest.importorskip("transformers")
+    rng = np.random.default_rng(1)
+    if which == "dinov2":
+        state = random_dinov2_state(dim=1024, depth=24, grid=16)
+        ours, ref = vit.build_dinov2(state), hf_dinov2(state, image_size=224)
+        x = vit._normalised_batch(_images(2, 224, 224), vit.IMAGENET_MEAN, vit.IMAGENET_STD)
+        with torch.no_grad():
+            a = torch.cat(ours(x), 1).numpy()
+            o = ref(pixel_values=x)
+            b = torch.cat([o.pooler_output, o.last_hidden_state[:, 1:].mean(1)], 1).numpy()
+    else:
+        state = random_clip_state(dim=1024, depth=24, grid=24, out_dim=768)
+        ours, ref = vit.build_clip_visual(state), hf_clip(state)
+        x = vit._normalised_batch(_images(2, 336, 336), vit.CLIP_MEAN, vit.CLIP_STD)
+        with torch.no_grad():
+            a, b = ours(x).numpy(), ref(pixel_values=x).image_embeds.numpy()
+    del rng
+    assert np.abs(a - b).max() <= 1e-5 * np.abs(b).max()
