@@ -242,7 +242,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the models' training set, for the memorisation metrics (data_copying, authenticity); "
                         "REF is then read as a held-out test set")
     p.add_argument("--n-samples", type=int, metavar="N",
-                   help="score only the first N items of every set (sorted order), e.g. the 50k / 10k protocols")
+                   help="score only the first N items of the reference and of every model (sorted order; the training "
+                        "set stays whole), e.g. the 50k / 10k protocols")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_score)
 

@@ -573,7 +573,8 @@ def score_run(
             fs = _array_set(x, name if name in ("reference", "train") else f"models[{name!r}]", features)
         else:
             fs = _features.load_features(x, name=name, **loader)
-        return fs if n_samples is None else _first_items(fs, n_samples)
+        # the training set stays whole: a copy of any training point must be found
+        return fs if n_samples is None or name == "train" else _first_items(fs, n_samples)
 
     ref = load(reference, "reference")
     loader["image_size"] = ref.image_size  # model images are brought to the reference's size
@@ -669,8 +670,9 @@ def score(
         ``authenticity``), which then read ``reference`` as a held-out test set. Loaded like the
         reference; without it those metrics are ``n/a``.
     n_samples : int, optional
-        Score only the first ``n_samples`` items of every set (reference, models, training set), in
-        the loader's order (sorted file names; array order), e.g. the 50k / 10k protocols. Every row
+        Score only the first ``n_samples`` items of the reference and of every model set, in the
+        loader's order (sorted file names; array order), e.g. the 50k / 10k protocols (the training
+        set is always used whole, so copies of any training point are found). Every row
         records it in ``extras["n_samples"]`` and its sizes in ``n``; a set with fewer items is used
         whole, with a note.
 

@@ -13,7 +13,7 @@ Format (paths are relative to the suite file)::
     significance = "auto"            # optional: "auto", "all", "none" or a list of metric names
     n_permutations = 199             # optional
     train = "data/train.npy"         # optional: the models' training set (memorisation metrics)
-    n_samples = 10000                # optional: score the first N items of every set
+    n_samples = 10000                # optional: score the first N items of the reference and models
 
     [models]                         # name = path, in leaderboard order
     good = "data/good.npy"

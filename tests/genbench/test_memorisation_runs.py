@@ -36,13 +36,14 @@ def _rows(stdout):
 
 
 def test_score_with_train_and_n_samples(sets):
-    """The console script: the copier is flagged, fresh samples are not; --n-samples cuts every set."""
+    """The console script: the copier is flagged, fresh samples are not; --n-samples cuts the scored sets
+    (the training set stays whole)."""
     res = run("score", "test.npy", "copier.npy", "fresh.npy", "--train", "train.npy", "--metrics",
               "memorisation,fid", "--n-samples", "250", "--format", "json", "-q", cwd=sets)
     assert res.returncode == 0, res.stderr
     rows = _rows(res.stdout)
     dc, au = rows["copier", "data_copying"], rows["copier", "authenticity"]
-    assert dc["status"] == "ok" and dc["value"] < -3 and dc["pvalue"] < 1e-3 and dc["n"] == [250, 250, 250]
+    assert dc["status"] == "ok" and dc["value"] < -3 and dc["pvalue"] < 1e-3 and dc["n"] == [250, 250, 600]
     assert au["value"] < 0.2 and au["pvalue"] < 1e-3 and au["group"] == "memorisation"
     assert rows["fresh", "data_copying"]["pvalue"] > 1e-3 and rows["fresh", "authenticity"]["pvalue"] > 1e-3
     fid = rows["copier", "fid"]
