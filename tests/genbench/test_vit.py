@@ -10,6 +10,27 @@ from genbench.extractors._vit_testing import hf_clip, hf_dinov2, random_clip_sta
 from metrics.errors import InputError
 
 
+def _transformers():
+    """Import transformers' reference models, or skip. The inert torchvision stand-in that
+    benchmarks/peers.py may have installed (for other tests) is hidden meanwhile: transformers
+    probes torchvision's version at import and fails on the stand-in."""
+    import sys
+
+    finders = [f for f in sys.meta_path if type(f).__name__ == "_InertFinder"]
+    saved = {n: m for n, m in sys.modules.items() if n == "torchvision" or n.startswith("torchvision.")}
+    for f in finders:
+        sys.meta_path.remove(f)
+    for n in saved:
+        del sys.modules[n]
+    try:
+        tf = pytest.importorskip("transformers")
+        from transformers import CLIPVisionModelWithProjection, Dinov2Model  # noqa: F401  (load them now)
+        return tf
+    finally:
+        sys.meta_path[:0] = finders
+        sys.modules.update(saved)
+
+
 def _images(n, h, w, seed=0):
     return np.random.default_rng(seed).integers(0, 256, (n, h, w, 3), dtype=np.uint8)
 
@@ -92,7 +113,7 @@ def test_preprocessing():
 
 
 def test_dinov2_parity_with_transformers(weights, tiny_size):
-    pytest.importorskip("transformers")
+    _transformers()
     state = random_dinov2_state()
     ref = hf_dinov2(state, image_size=28)
     ext = get_extractor("dinov2-vitl14", weights=weights, pooling="cls+patchmean")
@@ -114,7 +135,7 @@ def test_dinov2_parity_with_transformers(weights, tiny_size):
 
 
 def test_clip_parity_with_transformers(weights, tiny_size):
-    pytest.importorskip("transformers")
+    _transformers()
     ref = hf_clip(random_clip_state())
     with pytest.warns(vit.WeightsWarning):
         ext = get_extractor("clip-vitl14-336", weights=weights)
@@ -162,7 +183,7 @@ def test_through_the_loader(tmp_path, weights, tiny_size, monkeypatch):
 @pytest.mark.parametrize("which", ["dinov2", "clip"])
 def test_full_size_vitl14_parity_with_transformers(which):
     """The real ViT-L/14 configurations (1024 wide, 24 blocks) with random weights, against transformers."""
-    pytest.importorskip("transformers")
+    _transformers()
     rng = np.random.default_rng(1)
     if which == "dinov2":
         state = random_dinov2_state(dim=1024, depth=24, grid=16)
