@@ -141,7 +141,7 @@ def cmd_score(args) -> int:
             args.reference, args.models, metrics=args.metrics, features=args.features, seed=args.seed,
             skip_bad=args.skip_bad, cache=not args.no_cache, weights=args.weights, batch_size=args.batch_size,
             significance=args.significance, options=parse_options(args.option), progress=not args.quiet,
-            **_device_args(args),
+            train=args.train, n_samples=args.n_samples, **_device_args(args),
         )
     except DistributedError as exc:
         return _distributed_failure(exc)
@@ -257,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("models", nargs="+", help="model sets, each of the same kind as the reference; NAME=PATH names "
                                              "a model")
     p.add_argument("--metrics", default="fid",
-                   help="comma-separated metric names or groups: likelihood, kernel, classifier, perceptual, all "
+                   help="comma-separated metric names or groups: likelihood, kernel, classifier, perceptual, memorisation, all "
                         "(default: fid)")
     p.add_argument("--features", default="identity",
                    help="feature extractor (default: identity, for (n, d) vectors; image directories need one "
@@ -274,6 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "none, or comma-separated names (default: auto; see genbench.significance)")
     p.add_argument("--option", action="append", metavar="METRIC.OPTION=VALUE",
                    help="an option for one metric, e.g. kid.subset_size=500 or c2st.classifier=mlp (repeatable)")
+    p.add_argument("--train", metavar="TRAIN",
+                   help="the models' training set, for the memorisation metrics (data_copying, authenticity); "
+                        "REF is then read as a held-out test set")
+    p.add_argument("--n-samples", type=int, metavar="N",
+                   help="score only the first N items of the reference and of every model (sorted order; the training "
+                        "set stays whole), e.g. the 50k / 10k protocols")
     _progress_flag(p)
     _add_device_flags(p)
     p.set_defaults(func=cmd_score)

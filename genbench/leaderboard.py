@@ -50,6 +50,8 @@ from .results import (Comparison, ResultRow, ResultSet, comparisons_to_frame, fr
                       load_results, rows_to_frame)
 
 LIKELIHOOD_GROUP = "likelihood"
+#: Metrics of a model's samples against its training set: shown in their own section, not as sample quality.
+MEMORISATION_GROUP = "memorisation"
 
 
 def _once(method):
@@ -195,8 +197,13 @@ class Leaderboard:
 
     @property
     def quality_metrics(self) -> list[str]:
-        """Every other metric: measures of the generated samples."""
-        return [m for m in self.metrics if self._group[m] != LIKELIHOOD_GROUP]
+        """Every other metric but memorisation: measures of the generated samples."""
+        return [m for m in self.metrics if self._group[m] not in (LIKELIHOOD_GROUP, MEMORISATION_GROUP)]
+
+    @property
+    def memorisation_metrics(self) -> list[str]:
+        """Metrics of the ``memorisation`` group (samples against the training set), in results order."""
+        return [m for m in self.metrics if self._group[m] == MEMORISATION_GROUP]
 
     def higher_is_better(self, metric: str) -> bool:
         """The metric's declared direction."""

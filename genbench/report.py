@@ -427,7 +427,8 @@ def _compact_ci(value: float, low: float, high: float, spec: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 _GROUP_TITLES = {"likelihood": "Likelihood", "kernel": "Kernel two-sample", "classifier": "Classifier divergences",
-                 "perceptual": "Sample quality (features)"}
+                 "perceptual": "Sample quality (features)",
+                 "memorisation": "Memorisation (generated vs the training set; small p: copying)"}
 
 
 def _context_line(board) -> str:

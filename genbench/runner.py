@@ -214,6 +214,18 @@ def _array_set(x, name: str, extractor: str) -> FeatureSet:
     return FeatureSet(name=name, path="<array>", features=arr, samples=arr, extractor="identity", input_hash=digest)
 
 
+def _first_items(fs: FeatureSet, n: int) -> FeatureSet:
+    """The set cut to its first ``n`` items (``--n-samples``); a set with fewer items stays whole, with a note."""
+    if fs.features is None:
+        raise InputError(f"{fs.path}: saved mean/covariance statistics cannot be cut to `n_samples` = {n} items. "
+                         "Pass the samples or features instead, or drop `n_samples`.")
+    if len(fs.features) <= n:
+        return dataclasses.replace(fs, notes=[*fs.notes, f"has {len(fs.features)} items, fewer than n_samples = {n}: "
+                                                          "all are used"])
+    cut = {k: getattr(fs, k)[:n] for k in ("features", "samples", "probs") if getattr(fs, k) is not None}
+    return dataclasses.replace(fs, **cut, notes=[*fs.notes, f"scored on its first {n} of {len(fs.features)} items"])
+
+
 def _check_exists(path, what: str) -> None:
     if not Path(path).exists():
         raise SampleError(f"{what} {str(path)!r}: no such file or directory. Check the path.")
@@ -313,8 +325,14 @@ def _attach_likelihood(model: ModelInputs, path) -> None:
         model.features.log_probs = lp
 
 
-def _arguments(spec: MetricSpec, reference: FeatureSet, model: FeatureSet) -> tuple:
+def _arguments(spec: MetricSpec, reference: FeatureSet, model: FeatureSet, train: FeatureSet | None = None) -> tuple:
     """The positional inputs ``spec`` declares it needs, or raise :class:`NotApplicable`."""
+    if spec.needs == "train":  # memorisation: (held-out reference, generated, training set) features
+        if train is None:
+            raise NotApplicable(f"{spec.name} needs the model's training set; pass --train TRAIN (train=...).")
+        if any(s.features is None for s in (reference, model, train)):
+            raise NotApplicable(f"{spec.name} needs feature arrays; saved mean/covariance statistics have none.")
+        return reference.features, model.features, train.features
     if spec.needs == "features":
         sides = [s.features if s.features is not None else s.stats for s in (reference, model)]
         if spec.name != "fid" and any(isinstance(s, GaussianStats) for s in sides):
@@ -425,19 +443,22 @@ def _not_finite(result: MetricResult) -> str:
             f"undefined on these inputs ({cause}); check the features' scale and that the sets are not degenerate.")
 
 
-def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed: int, user: dict):
+def _evaluate(spec: MetricSpec, reference: FeatureSet, model: ModelInputs, seed: int, user: dict,
+              train: FeatureSet | None = None, n_samples: int | None = None):
     """(row, result, args): the row, plus the result and arguments a pairwise comparison needs
     (``None`` when the row is not ``ok`` or the value came from a reported number)."""
     args = None
     try:
         try:
-            args = _arguments(spec, reference, model.features)
+            args = _arguments(spec, reference, model.features, train)
         except NotApplicable:
             if spec.needs != "log_probs":
                 raise
             result = _from_report(spec, model)
         else:
             result = spec.func(*args, **_options(spec, seed, model, user))
+        if n_samples is not None:
+            result = dataclasses.replace(result, extras={**result.extras, "n_samples": n_samples})
     except NotApplicable as exc:
         return _row(model, spec, reference, seed, None, str(exc), "n/a"), None, None
     except Exception as exc:  # one failing metric must not stop the others
@@ -553,6 +574,8 @@ def score_run(
     numerics: str = "reference",
     workers: int | None = None,
     shard_size: int | None = None,
+    train=None,
+    n_samples: int | None = None,
 ) -> ScoreRun | None:
     """Like :func:`score`, but also return the loaded sets and the pairwise tests.
 
@@ -587,10 +610,18 @@ def score_run(
             return None
         _distributed.threads_for_scoring(ctx)
 
+    if n_samples is not None:
+        n_samples = check_int(n_samples, "n_samples", low=2, hint="It is how many items of each set are scored.")
+    if train is not None and not _is_array(train):
+        _check_exists(train, "training set")
+
     def load(x, name):
         if _is_array(x):
-            return _array_set(x, "reference" if name == "reference" else f"models[{name!r}]", features)
-        return _features.load_features(x, name=name, **loader)
+            fs = _array_set(x, name if name in ("reference", "train") else f"models[{name!r}]", features)
+        else:
+            fs = _features.load_features(x, name=name, **loader)
+        # the training set stays whole: a copy of any training point must be found
+        return fs if n_samples is None or name == "train" else _first_items(fs, n_samples)
 
     ref = load(reference, "reference")
     loader["image_size"] = ref.image_size  # model images are brought to the reference's size
@@ -605,9 +636,13 @@ def score_run(
         if name in log_probs:
             m.features.log_probs = log_probs[name]
         inputs.append(m)
+    train_set = None
+    if train is not None:
+        train_set = load(train, "train")
+        _check_dims(ref, train_set)
     if progress:  # what the loader had to do to the inputs (resizes, skipped files) belongs in the log
         log = Console(stderr=True)
-        for s in [ref] + [m.features for m in inputs]:
+        for s in [ref] + [m.features for m in inputs] + ([train_set] if train_set is not None else []):
             for note in s.notes:
                 log.print(f"{s.name}: {note}", highlight=False, markup=False, soft_wrap=True)
     rows, comparisons = [], []
@@ -617,7 +652,7 @@ def score_run(
         for m in inputs:
             for spec in specs:
                 advance(f"{spec.name} on {m.name}")
-                row, result, args = _evaluate(spec, ref, m, seed, options.get(spec.name))
+                row, result, args = _evaluate(spec, ref, m, seed, options.get(spec.name), train_set, n_samples)
                 rows.append(row)
                 if result is not None:
                     found[spec.name][m.name] = (result, args)
@@ -647,6 +682,8 @@ def score(
     numerics: str = "reference",
     workers: int | None = None,
     shard_size: int | None = None,
+    train=None,
+    n_samples: int | None = None,
 ) -> pd.DataFrame | None:
     """Score every model against the reference set with every metric.
 
@@ -693,6 +730,16 @@ def score(
         Items per cached shard (a multiple of ``batch_size``); the unit of resuming and of the
         work ranks share under ``torchrun`` (:mod:`genbench.distributed`). Under ``torchrun``
         every rank extracts, and only rank 0 scores: the other ranks return ``None``.
+    train : str, Path or ndarray, optional
+        The models' training set, for the ``memorisation`` metrics (``data_copying``,
+        ``authenticity``), which then read ``reference`` as a held-out test set. Loaded like the
+        reference; without it those metrics are ``n/a``.
+    n_samples : int, optional
+        Score only the first ``n_samples`` items of the reference and of every model set, in the
+        loader's order (sorted file names; array order), e.g. the 50k / 10k protocols (the training
+        set is always used whole, so copies of any training point are found). Every row
+        records it in ``extras["n_samples"]`` and its sizes in ``n``; a set with fewer items is used
+        whole, with a note.
 
     Returns
     -------
@@ -723,7 +770,7 @@ def score(
         reference, models, metrics, features=features, seed=seed, skip_bad=skip_bad, cache=cache,
         weights=weights, batch_size=batch_size, significance=significance,
         log_probs=log_probs, options=options, progress=progress, device=device, numerics=numerics,
-        workers=workers, shard_size=shard_size,
+        workers=workers, shard_size=shard_size, train=train, n_samples=n_samples,
     )
     return None if run is None else run.results
 

@@ -11,6 +11,8 @@ Format (paths are relative to the suite file)::
     output = "leaderboards/toy"      # published directory
     sort = "log_likelihood"          # optional
     significance = "auto"            # optional: "auto", "all", "none" or a list of metric names
+    train = "data/train.npy"         # optional: the models' training set (memorisation metrics)
+    n_samples = 10000                # optional: score the first N items of the reference and models
 
     [models]                         # name = path, in leaderboard order
     good = "data/good.npy"
@@ -43,7 +45,8 @@ from metrics import InputError
 from .errors import OutputError, SampleError
 
 _SUITE_KEYS = ("title", "reference", "metrics", "extractor", "seed", "output", "sort", "significance",
-               "skip_bad", "batch_size", "weights", "device", "numerics", "workers", "shard_size")
+               "skip_bad", "batch_size", "weights", "device", "numerics", "workers", "shard_size",
+               "train", "n_samples")
 _REQUIRED = ("reference", "metrics", "output")
 
 
@@ -60,7 +63,7 @@ class Suite:
     metrics : list of str
     output : Path
     extractor, seed, title, sort, significance, skip_bad, batch_size, weights, device, numerics, workers,
-    shard_size
+    shard_size, train, n_samples
         As in the file (see the module docstring).
     options : dict
         Per-metric options from ``[options.METRIC]`` tables (checked when the suite runs).
@@ -87,6 +90,8 @@ class Suite:
     shard_size: int | None = None
     options: dict = field(default_factory=dict)
     sha256: str = field(default="", repr=False)
+    train: Path | None = None
+    n_samples: int | None = None
 
 
 def _expect(value, kind, key: str, path: Path, example: str):
@@ -162,6 +167,8 @@ def load_suite(path) -> Suite:
         shard_size=_expect(suite.get("shard_size", 0), int, "shard_size", path, "a positive int") or None,
         options=options,
         sha256=hashlib.sha256(raw).hexdigest(),
+        train=base / _expect(suite["train"], str, "train", path, "a path string") if "train" in suite else None,
+        n_samples=_expect(suite["n_samples"], int, "n_samples", path, "a positive int") if "n_samples" in suite else None,
     )
 
 
@@ -193,6 +200,7 @@ def run_suite(path, *, progress: bool = False, **overrides):
     run = score_run(suite.reference, suite.models, suite.metrics, features=suite.extractor, seed=suite.seed,
                     skip_bad=suite.skip_bad, weights=suite.weights, batch_size=suite.batch_size,
                     significance=suite.significance, options=suite.options, progress=progress,
+                    train=suite.train, n_samples=suite.n_samples,
                     **{k: overrides.get(k, getattr(suite, k)) for k in ("device", "numerics", "workers", "shard_size")})
     if run is None:  # a torchrun rank other than 0: it only extracted
         return None, None

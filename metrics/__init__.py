@@ -42,9 +42,13 @@ _LAZY = {
     "GroupReplicates": "resampling", "group_labels": "resampling", "jackknife_values": "resampling",
     "jackknife_interval": "resampling", "paired_jackknife": "resampling", "fold_values": "resampling",
     "paired_folds": "resampling", "adjust_pvalues": "resampling",
+    # CMMD (kernel family, fixed CLIP bandwidth)
+    "cmmd": "clip_mmd",
+    # memorisation: data-copying test and authenticity (need the training set)
+    "data_copying": "memorisation", "authenticity": "memorisation",
 }
 _SUBMODULES = ("divergences", "frechet", "kernel", "classifier", "likelihood", "manifold",
-               "inception", "frontiers", "resampling", "registry", "result", "errors")
+               "inception", "frontiers", "resampling", "clip_mmd", "memorisation", "registry", "result", "errors")
 
 __all__ = [
     "ConfidenceInterval", "MetricResult", "MetricSpec", "metric", "available_metrics", "get_metric",

@@ -25,10 +25,11 @@ from .errors import InputError, PluginWarning, UnknownMetricError
 #: What a metric consumes. ``features``: two (n, d) arrays ``real, generated`` in a feature space;
 #: ``samples``: the same, but in the data's own space (no extractor); ``log_probs``: a model's
 #: per-example test log-probabilities (one array); ``probs``: class-probability rows of the
-#: generated set (one array).
-NEEDS = ("features", "samples", "log_probs", "probs")
+#: generated set (one array); ``train``: three (n, d) feature arrays ``real, generated, train``, where
+#: ``real`` is a held-out test set and ``train`` the model's training set (memorisation metrics).
+NEEDS = ("features", "samples", "log_probs", "probs", "train")
 #: Families, as accepted by ``genbench score --metrics GROUP``.
-GROUPS = ("likelihood", "kernel", "classifier", "perceptual")
+GROUPS = ("likelihood", "kernel", "classifier", "perceptual", "memorisation")
 ENTRY_POINT_GROUP = "genbench.metrics"
 
 
@@ -42,7 +43,7 @@ class MetricSpec:
         Registry name (``genbench score --metrics NAME``).
     func : callable
         The metric function; returns a :class:`~metrics.result.MetricResult`.
-    needs : {"features", "samples", "log_probs", "probs"}
+    needs : {"features", "samples", "log_probs", "probs", "train"}
         What the function consumes.
     higher_is_better : bool
         Direction for ranking.
@@ -83,11 +84,11 @@ def metric(name: str, *, needs: str, higher_is_better: bool, group: str):
     ----------
     name : str
         Registry name; lower case, no spaces.
-    needs : {"features", "samples", "log_probs", "probs"}
+    needs : {"features", "samples", "log_probs", "probs", "train"}
         What the function consumes (see :data:`NEEDS`).
     higher_is_better : bool
         Direction used to rank models.
-    group : {"likelihood", "kernel", "classifier", "perceptual"}
+    group : {"likelihood", "kernel", "classifier", "perceptual", "memorisation"}
         Family used by ``--metrics GROUP``.
 
     Returns
@@ -193,7 +194,8 @@ def get_metric(name: str) -> MetricSpec:
 
 
 def resolve_metrics(names) -> list[MetricSpec]:
-    """Expand names and groups (``likelihood``, ``kernel``, ``classifier``, ``perceptual``, ``all``).
+    """Expand names and groups (``likelihood``, ``kernel``, ``classifier``, ``perceptual``, ``memorisation``,
+    ``all``).
 
     ``names`` is an iterable of strings or one comma-separated string. Order is kept, duplicates dropped.
     """

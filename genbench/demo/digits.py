@@ -35,9 +35,10 @@ from ._gmm import GaussianMixture
 
 SUITE = "digits"
 WANTED = ("log_likelihood", "fid", "kid", "inception_score", "precision", "recall", "density", "coverage",
-          "c2st")
+          "c2st", "data_copying", "authenticity")
 #: ``quick``: 400 reference images, below KID's default subset size of 1000.
-QUICK = ("log_likelihood", "fid", "inception_score", "precision", "recall", "density", "coverage")
+QUICK = ("log_likelihood", "fid", "inception_score", "precision", "recall", "density", "coverage",
+         "data_copying", "authenticity")
 NOISE, BLUR, PCA_K, GMM_K = 1.5, 0.8, 20, 10
 #: The pair whose FID and Inception Score get permutation tests (cheap metrics on shared features):
 #: the likelihood-best model against a mixture with better samples.
@@ -123,6 +124,7 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
 
     root = out / "samples"
     write_pngs(root / "reference", test)
+    write_pngs(root / "train", train)  # the memorisation metrics compare samples with it
     if progress:
         progress.advance(task, description=f"{SUITE}: wrote reference PNGs")
     models = build_models(train, labels, n_ref, rng, seed)
@@ -149,7 +151,7 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
     missing = [m for m in wanted if m not in avail]
     t0 = time.perf_counter()
     run = genbench.score_run(str(root / "reference"), {m: str(root / m) for m in models}, metrics=names,
-                             features="digits", seed=seed, significance="auto",
+                             features="digits", seed=seed, significance="auto", train=str(root / "train"),
                              options={"kid": {"subset_size": n_ref // 2}} if "kid" in names else None)
     # metrics the run did not compare are compared for the story pair only, from the same run
     done = {c.metric for c in run.comparisons}

@@ -41,10 +41,11 @@ SUITE = "mixture"
 N_MODES, RADIUS, MODE_SCALE = 8, 4.0, 0.3
 #: Metrics scored (those registered when the suite runs; the rest are skipped with a note).
 WANTED = ("log_likelihood", "parzen", "fid", "kid", "mmd_test", "c2st", "kl", "reverse_kl", "spectrum",
-          "precision", "recall", "density", "coverage")
+          "precision", "recall", "density", "coverage", "data_copying", "authenticity")
 #: ``quick`` (the tests) keeps the metrics that cost milliseconds; the classifier family refits a
 #: classifier per model and the KID default subset size needs 1000 points.
-QUICK = ("log_likelihood", "parzen", "fid", "mmd", "precision", "recall", "density", "coverage")
+QUICK = ("log_likelihood", "parzen", "fid", "mmd", "precision", "recall", "density", "coverage", "data_copying",
+         "authenticity")
 #: The pair whose precision gets a permutation test (each permutation re-runs the k-NN metric, so
 #: testing all 66 pairs would cost minutes): the suite's main disagreement.
 STORY_PAIR = ("ml-gaussian", "mode-dropper")
@@ -250,6 +251,8 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
     ref_dir = sample_root / "reference"
     ref_dir.mkdir(parents=True, exist_ok=True)
     np.save(ref_dir / "samples.npy", test)
+    (sample_root / "train").mkdir(parents=True, exist_ok=True)
+    np.save(sample_root / "train" / "samples.npy", train)  # the memorisation metrics compare samples with it
     truth, samples = {}, {}
     for i, (name, (q, _)) in enumerate(models.items()):
         d = sample_root / name
@@ -273,7 +276,7 @@ def run(out_dir, *, quick: bool = False, seed: int = 0, progress=None) -> dict:
     # size); k-NN metrics re-run on every permutation, so only the story pair is tested for them
     # KID's default subset size (1000) is the whole set here: half of it lets the subsets differ
     run = genbench.score_run(str(ref_dir), model_dirs, metrics=names, features="identity", seed=seed,
-                             significance="auto",
+                             significance="auto", train=str(sample_root / "train"),
                              options={"kid": {"subset_size": n // 2}} if "kid" in names else None)
     if progress:
         progress.advance(score_task)

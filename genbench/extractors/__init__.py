@@ -9,7 +9,8 @@ batch size, and has a stable :attr:`~Extractor.identifier` (name + weights hash 
 that keys the feature cache and is recorded in every result's provenance.
 
 Built-ins: ``identity`` and ``pixels`` (:mod:`.basic`), ``random-cnn`` (:mod:`.random_cnn`),
-``digits`` (:mod:`.digits`), ``inception-fid`` (:mod:`.inception`), ``minilm`` (:mod:`.minilm`).
+``digits`` (:mod:`.digits`), ``inception-fid`` (:mod:`.inception`), ``minilm`` (:mod:`.minilm`),
+``dinov2-vitl14`` and ``clip-vitl14-336`` (:mod:`.vit`).
 """
 
 from __future__ import annotations

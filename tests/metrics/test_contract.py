@@ -22,6 +22,7 @@ BUILTINS = {
     "precision", "recall", "density", "coverage",
     "inception_score",
     "prd", "frontier",
+    "cmmd", "data_copying", "authenticity",
 }
 
 # Options that make defaults fit n=120 / 100 rows of 3 features (or 150 log-probs, 200 prob rows).
@@ -54,6 +55,10 @@ def _data(needs, dtype=np.float64):
         real = rng.normal(size=(120, 3))
         generated = rng.normal(size=(100, 3)) * 1.2 + 0.4
         return (real.astype(dtype), generated.astype(dtype))
+    if needs == "train":  # held-out test set, generated set, training set
+        real = rng.normal(size=(120, 3))
+        generated = rng.normal(size=(100, 3)) * 1.2 + 0.4
+        return (real.astype(dtype), generated.astype(dtype), rng.normal(size=(150, 3)).astype(dtype))
     if needs == "log_probs":
         return (rng.normal(size=150).astype(dtype) - 3.0,)
     if needs == "probs":

@@ -588,4 +588,5 @@ def test_registered_declarations():
         spec = specs[name]
         assert spec.func is func and spec.group == "kernel" and spec.needs == "features"
         assert spec.higher_is_better is False
-    assert [s.name for s in metrics.resolve_metrics("kernel")] == ["energy", "energy_test", "kid", "mmd", "mmd_test"]
+    assert [s.name for s in metrics.resolve_metrics("kernel")] == ["cmmd", "energy", "energy_test", "kid", "mmd",
+                                                                    "mmd_test"]
