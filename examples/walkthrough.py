@@ -35,7 +35,7 @@ def mixture_logpdf(x):
     return np.logaddexp(*(stats.multivariate_normal(m, np.eye(2)).logpdf(x) for m in MODES)) - np.log(2)
 
 
-real, test = two_modes(500), two_modes(1000)
+real, test = two_modes(2000), two_modes(1000)
 
 # %% [markdown]
 # Three models, each with samples and exact per-example log-probabilities of the test set:
@@ -49,7 +49,7 @@ real, test = two_modes(500), two_modes(1000)
 # %%
 cover = stats.multivariate_normal(real.mean(0), np.cov(real, rowvar=False))
 mode = stats.multivariate_normal(MODES[1], 1.2 * np.eye(2))
-samples = {"truth": two_modes(500), "cover": cover.rvs(500, random_state=rng), "mode": mode.rvs(500, random_state=rng)}
+samples = {"truth": two_modes(2000), "cover": cover.rvs(2000, random_state=rng), "mode": mode.rvs(2000, random_state=rng)}
 log_probs = {"truth": mixture_logpdf(test), "cover": cover.logpdf(test), "mode": mode.logpdf(test)}
 
 # %% [markdown]
