@@ -560,6 +560,26 @@ def _notes(board) -> Text | None:
     return Text("", "li", tuple(items))
 
 
+def _memorisation(board) -> list:
+    """One line per memorisation metric and model: its value, p-value and whether it flags copying."""
+    items = []
+    for metric in board.memorisation_metrics:
+        for model in board.models:
+            r = board.row(model, metric)
+            if r is None or r.status != "ok":
+                continue
+            flagged = r.pvalue is not None and r.pvalue < board.alpha
+            verdict = (f"flagged: closer to its training set than fresh data ({fmt_pvalue(r.pvalue, spaced=True)})" if flagged
+                       else f"not flagged ({fmt_pvalue(r.pvalue, spaced=True)})")
+            items.append(f"{model}: {metric} = {r.value:.4g}, {verdict}")
+    if not items:
+        return []
+    return [Text("Memorisation", "h2"),
+            Text("Generated samples against the models' training set, the reference serving as held-out test data "
+                 f"(one-sided tests at α = {board.alpha}; a small p: closer to training points than fresh data are)."),
+            Text("", "li", tuple(items))]
+
+
 def build_report(board, *, figures: tuple = (), max_findings: int = MAX_FINDINGS_TEXT) -> Report:
     """The sections of a leaderboard.
 
@@ -612,6 +632,7 @@ def build_report(board, *, figures: tuple = (), max_findings: int = MAX_FINDINGS
                 "differences as a share of its metric's range over the models."))
             if shown:
                 sections.append(_findings_table(findings, shown))
+    sections += _memorisation(board)
     for name, caption in figures:
         sections.append(Figure(name, caption))
     notes = _notes(board)
