@@ -40,6 +40,7 @@ recall winner in 32% of seeds).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import warnings
@@ -129,12 +130,7 @@ def log_prob_test(log_probs_a, log_probs_b, *, n_resamples: int = 9999, seed: in
     if len(a) == len(b):
         d = a - b
         observed = float(d.mean())
-        null = np.empty(n_resamples)
-        block = max(1, _BLOCK_ELEMENTS // max(len(d), 1))
-        for start in range(0, n_resamples, block):
-            stop = min(n_resamples, start + block)
-            signs = rng.integers(0, 2, size=(stop - start, len(d)), dtype=np.int8) * 2 - 1
-            null[start:stop] = signs @ d / len(d)
+        null = np.concatenate([signs @ d / len(d) for signs in _sign_blocks(len(d), n_resamples, seed)])
         method = f"paired sign-flip permutation ({n_resamples})"
     else:
         pooled = np.concatenate([a, b])
@@ -147,6 +143,34 @@ def log_prob_test(log_probs_a, log_probs_b, *, n_resamples: int = 9999, seed: in
             null[i] = sa / len(a) - (total - sa) / len(b)
         method = f"unpaired label permutation ({n_resamples}; test sets differ in length)"
     return PairedTest(_pvalue(null, observed), observed, method, n_resamples, (len(a), len(b)))
+
+
+#: Sign matrices up to this many entries (128 MB as float64) are kept for the next pair.
+_CACHED_SIGNS = 1 << 24
+
+
+def _sign_blocks(n: int, n_resamples: int, seed):
+    """The random sign matrices of the paired test, in blocks of at most ``_BLOCK_ELEMENTS``.
+
+    Small ones are cached as float64, so every pair of a board (same test-set length and seed)
+    reuses one draw and one conversion; the p-values are those of drawing them afresh.
+    """
+    if isinstance(seed, (int, np.integer)) and n * n_resamples <= _CACHED_SIGNS:
+        return _cached_sign_blocks(n, n_resamples, int(seed))
+    return _draw_sign_blocks(n, n_resamples, seed, np.int8)
+
+
+@functools.lru_cache(maxsize=1)
+def _cached_sign_blocks(n: int, n_resamples: int, seed: int) -> tuple:
+    return tuple(_draw_sign_blocks(n, n_resamples, seed, np.float64))
+
+
+def _draw_sign_blocks(n, n_resamples, seed, dtype):
+    rng = np.random.default_rng(check_seed(seed))
+    block = max(1, _BLOCK_ELEMENTS // max(n, 1))
+    for start in range(0, n_resamples, block):
+        signs = rng.integers(0, 2, size=(min(n_resamples, start + block) - start, n), dtype=np.int8) * 2 - 1
+        yield signs.astype(dtype, copy=False)
 
 
 def _subsample(x: np.ndarray, max_n: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -312,7 +336,12 @@ def _replicates(results: dict) -> dict | None:
     return reps if all(first.compatible(r) for r in reps.values()) else None
 
 
+#: Options that only shape a metric's own interval, never its value: fold calls turn them off.
+_INTERVAL_ONLY = {"n_bootstrap": 0}
+
+
 def _folds(spec, args: tuple, options: dict, seed: int) -> np.ndarray:
+    options = {**options, **{k: v for k, v in _INTERVAL_ONLY.items() if k in spec.options}}
     if spec.needs == "probs":
         return fold_values(lambda g: spec.func(g, **options).value, args[0], groups=GROUPS, seed=seed)
     reference, generated = args
