@@ -262,18 +262,19 @@ def test_torchrun_three_ranks_odd_sizes_every_index_once(tmp_path, site):
     assert three.stdout == one.stdout
     done = _extracted(three.stderr)
     assert set(done) == {0, 1, 2} and sum(done.values()) == 7 + 5  # ceil(61/9) + ceil(43/9), none twice
-    assert min(done.values()) >= 1  # the work was shared
+    print(f"\n3 ranks: shards extracted per rank {done}")  # a late-starting rank may find no work left
     entries = list((tmp_path / "c3").rglob("*.gbc"))
     assert len(entries) == 12
 
 
 @pytest.mark.slow
 def test_killed_rank_fails_the_job_and_a_rerun_resumes(tmp_path, site):
+    # rank 0 is killed: it surely extracts (rank 1 may start late on a busy machine and find no work)
     sets = _images(tmp_path / "real", 61, 0.0, 0), _images(tmp_path / "fake", 43, 25.0, 1)
     args = _score_args(sets, features="slow-cnn", batch=3, shard=9)
     one = _one_process(args, _env(tmp_path, site, GENBENCH_CACHE=str(tmp_path / "c1")))
     assert one.returncode == 0, one.stderr
-    env = _env(tmp_path, site, GENBENCH_CACHE=str(tmp_path / "c2"), SLOW_CNN_SLEEP="0.1", SLOW_CNN_KILL="1:7",
+    env = _env(tmp_path, site, GENBENCH_CACHE=str(tmp_path / "c2"), SLOW_CNN_SLEEP="0.1", SLOW_CNN_KILL="0:7",
                GENBENCH_DIST_TIMEOUT="60")
     start = time.monotonic()
     killed = _torchrun(2, args, env)
@@ -287,4 +288,6 @@ def test_killed_rank_fails_the_job_and_a_rerun_resumes(tmp_path, site):
     assert rerun.returncode == 0, rerun.stderr
     assert rerun.stdout == one.stdout
     assert sum(_extracted(rerun.stderr).values()) == 12 - len(survivors)  # only the missing shards
+    print(f"\nkill/resume: {len(survivors)} of 12 shards survived the kill; the 3-rank rerun extracted "
+          f"{_extracted(rerun.stderr)}")
     assert all(p.stat().st_ino == ino for p, ino in survivors.items())
