@@ -189,11 +189,12 @@ def test_symlinked_subfolder_counts_every_image(tmp_path):
 
 def _slow_suite(tmp_path) -> Path:
     rng = np.random.default_rng(0)
-    np.save(tmp_path / "real.npy", rng.normal(size=(200, 3)))
-    np.save(tmp_path / "m.npy", rng.normal(size=(200, 3)))
+    # small sets, many permutations: seconds of work in short numpy calls, so a signal is handled at once
+    np.save(tmp_path / "real.npy", rng.normal(size=(20, 3)))
+    np.save(tmp_path / "m.npy", rng.normal(size=(20, 3)))
     (tmp_path / "suite.toml").write_text(
         '[suite]\nreference = "real.npy"\nmetrics = ["mmd_test"]\noutput = "deep/er/board"\n'
-        '[models]\nm = "m.npy"\n[options.mmd_test]\nn_permutations = 100000000\n')
+        '[models]\nm = "m.npy"\n[options.mmd_test]\nn_permutations = 20000000\n')
     return tmp_path / "suite.toml"
 
 
@@ -209,7 +210,10 @@ def test_interrupt_prints_one_line_and_exits_128_plus_signal(tmp_path, sig, code
         time.sleep(0.05)  # the feature cache appears once the run is scoring
     time.sleep(0.5)
     proc.send_signal(sig)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=180)
+    finally:
+        proc.kill()  # never leave the run behind, whatever happened
     assert proc.returncode == code, err
     assert err == line + "\n" and out == ""
     assert stray(tmp_path, ["real.npy", "m.npy", "suite.toml", ".cache"]) == []  # no output folders, no staging
