@@ -75,7 +75,8 @@ estimated ratio falls below 1 when P has mass outside Q's support; and a ratio a
 size is one no sample of that size could have checked (saturated). KL(P||Q) (pi = 0) is flagged when
 mean_generated(p/q) + 3 SE < 0.9 or when 2% of the real rows saturate; KL(Q||P) (pi = 1) the same way
 with the roles swapped. A flagged end gets ``bound="lower"`` (on the MetricResult, in ``extras`` and
-in each spectrum row), a one-sided interval [low, inf), and a :class:`~metrics.MetricWarning` that
+in each spectrum row), no two-sided interval (``ci=None``, the one-sided lower end in
+``extras["ci_low_one_sided"]``), and a :class:`~metrics.MetricWarning` that
 names the direction and the saturated share. Only the affected direction is flagged: the interior
 d_pi are bounded (d_pi <= -log(pi) / (1 - pi) - log(1 - pi) / pi) and stay estimates.
 """
@@ -744,7 +745,8 @@ def adversarial_divergence(real, generated, *, pi=0.5, classifier="auto", cv=5, 
         generated rows and q/p over real rows; both 1 for a perfect ratio), ``saturated_real`` /
         ``saturated_generated`` and ``lower_bound_kl`` / ``lower_bound_reverse_kl``. At pi = 0 or 1
         with one side's mass missing from the other, ``bound="lower"``, ``extras["bound"]``, a
-        one-sided interval [low, inf) and a :class:`~metrics.MetricWarning` (module docstring).
+        no two-sided interval (``ci=None``; ``extras["ci_low_one_sided"]`` holds the lower end) and a
+        :class:`~metrics.MetricWarning` (module docstring).
 
     Notes
     -----
@@ -786,8 +788,10 @@ def _result(name, est: _Estimate, j: int, level, classifier, cv, *, scale: float
     ci = None
     if est.boot is not None:
         lo, hi = _percentile_ci(est.boot[:, j] * scale, level)
-        ci = (ConfidenceInterval(float(lo), math.inf, level, _LOWER_CI_METHOD) if lower else
-              ConfidenceInterval(float(lo), float(hi), level, "bootstrap-percentile over held-out rows"))
+        # a lower bound has no two-sided interval (and JSON has no inf): its lower end goes to extras
+        ci = None if lower else ConfidenceInterval(float(lo), float(hi), level, "bootstrap-percentile over held-out rows")
+        if lower:
+            extras = {**(extras or {}), "ci_low_one_sided": float(lo) * 1.0, "ci_method": _LOWER_CI_METHOD}
     if lower:
         est.warn()
     pi = float(est.pis[j])
@@ -864,9 +868,8 @@ class DivergenceSpectrum:
         out = []
         for p, d, lo, hi, b in zip(self.pis, self.d_pi, self.ci_low, self.ci_high, self._bounds()):
             ci = None
-            if lo is not None:
-                ci = (ConfidenceInterval(lo, math.inf, self.level, _LOWER_CI_METHOD) if b == "lower" else
-                      ConfidenceInterval(lo, hi, self.level, "bootstrap-percentile over held-out rows"))
+            if lo is not None and b != "lower":  # a lower bound has no two-sided interval
+                ci = ConfidenceInterval(lo, hi, self.level, "bootstrap-percentile over held-out rows")
             out.append(MetricResult("adversarial_divergence", d, higher_is_better=False, ci=ci, n=self.n,
                                     extras={"pi": p, "js_pi": p * (1 - p) * d, "classifier": self.classifier},
                                     bound=b))
@@ -1222,8 +1225,8 @@ def classifier_spectrum(real, generated, *, n_pis=11, classifier="auto", cv=5, n
     ci = None
     if est.boot is not None:
         lo, hi = _percentile_ci(est.boot @ w, level)
-        ci = (ConfidenceInterval(float(lo), math.inf, level, _LOWER_CI_METHOD) if lower else
-              ConfidenceInterval(float(lo), float(hi), level, "bootstrap-percentile over held-out rows"))
+        ci = None if lower else ConfidenceInterval(float(lo), float(hi), level, "bootstrap-percentile over held-out rows")
+        spectrum_low = float(lo)
     extras = {
         "summary": "trapezoid mean of d_pi over pi in [0, 1]",
         "spectrum": spec.rows(),
@@ -1233,7 +1236,8 @@ def classifier_spectrum(real, generated, *, n_pis=11, classifier="auto", cv=5, n
         "classifier": spec.classifier,
         "level": level,
         **spec.extras,
-        **({"bound": "lower"} if lower else {}),
+        **({"bound": "lower", "ci_low_one_sided": spectrum_low, "ci_method": _LOWER_CI_METHOD}
+           if lower and est.boot is not None else {"bound": "lower"} if lower else {}),
     }
     return MetricResult("spectrum", value, higher_is_better=False, ci=ci, n=spec.n, extras=extras,
                         bound="lower" if lower else None)
