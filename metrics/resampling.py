@@ -219,7 +219,12 @@ class DifferenceTest:
 def _jackknife_variance(values: np.ndarray) -> float:
     g = len(values)
     dev = values - values.mean()
-    return float((g - 1) / g * (dev @ dev))
+    # squared in units of the largest deviation: metrics of huge features (FID ~ 1e300) stay finite here
+    scale = float(np.max(np.abs(dev))) if g else 0.0
+    if scale == 0.0 or not math.isfinite(scale):
+        return float((g - 1) / g * (dev @ dev))
+    unit = dev / scale
+    return float((g - 1) / g * (unit @ unit)) * scale * scale
 
 
 def _t_test(difference: float, variance: float, df: int, level: float, method: str, extras=None) -> DifferenceTest:
