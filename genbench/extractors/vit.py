@@ -5,7 +5,7 @@ checkpoints in their published key layouts:
 
 * DINOv2 ViT-L/14 (Oquab et al., 2023): ``dinov2_vitl14_pretrain.pth`` from
   https://dl.fbaipublicfiles.com/dinov2/dinov2_vitl14/dinov2_vitl14_pretrain.pth, the file
-  the file that torch hub's ``facebookresearch/dinov2`` entry ``dinov2_vitl14`` fetches (keys ``cls_token``,
+  that torch hub's ``facebookresearch/dinov2`` entry ``dinov2_vitl14`` fetches (keys ``cls_token``,
   ``pos_embed``, ``patch_embed.proj.*``, ``blocks.N.attn.qkv.*``, ``blocks.N.ls1.gamma`` ...).
 * CLIP ViT-L/14@336px (Radford et al., 2021): OpenAI's ``ViT-L-14-336px.pt`` (a TorchScript archive,
   or a plain state dict with the same keys; only the ``visual.*`` tower is used), the file the
