@@ -97,6 +97,13 @@ def check_choice(value, name: str, choices) -> str:
     return value
 
 
+def check_level(level) -> float:
+    """A confidence level in (0, 1), as a float."""
+    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < float(level) < 1:
+        raise InputError(f"`level` must be a float in (0, 1), e.g. 0.95; got {level!r}.")
+    return float(level)
+
+
 def check_seed(seed) -> np.random.Generator:
     """A ``numpy.random.Generator`` from an int seed or an existing Generator; never the global RNG."""
     if isinstance(seed, np.random.Generator):

@@ -84,14 +84,13 @@ d_pi are bounded (d_pi <= -log(pi) / (1 - pi) - log(1 - pi) / pi) and stay estim
 from __future__ import annotations
 
 import math
-import numbers
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import stats
 
-from ._checks import check_int, check_pair, check_seed
+from ._checks import check_int, check_level, check_pair, check_seed
 from .errors import InputError, MetricWarning
 from .registry import metric
 from .result import ConfidenceInterval, MetricResult
@@ -643,12 +642,6 @@ class _Estimate:
         return out
 
 
-def _check_level(level) -> float:
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0 < float(level) < 1:
-        raise InputError(f"`level` must be a float in (0, 1), e.g. 0.95; got {level!r}.")
-    return float(level)
-
-
 def _check_common(real, generated, classifier, cv, seed):
     real, generated = check_pair(real, generated)
     classifier = _check_classifier(classifier)
@@ -777,7 +770,7 @@ def adversarial_divergence(real, generated, *, pi=0.5, classifier="auto", cv=5, 
     if np.ndim(pi) != 0:
         raise InputError(f"`pi` must be a single number in [0, 1]; got {pi!r}. Use divergence_spectrum for a grid.")
     n_bootstrap = check_int(n_bootstrap, "n_bootstrap", low=0)
-    level = _check_level(level)
+    level = check_level(level)
     est = _estimate(real, generated, pi_arr, classifier, cv, n_bootstrap, rng)
     return _result("adversarial_divergence", est, 0, level, classifier, cv, scale=1.0)
 
@@ -919,7 +912,7 @@ def divergence_spectrum(real, generated, *, pis=DEFAULT_PIS, classifier="auto", 
     real, generated, classifier, cv, rng = _check_common(real, generated, classifier, cv, seed)
     pis = _check_pis(pis)
     n_bootstrap = check_int(n_bootstrap, "n_bootstrap", low=0)
-    level = _check_level(level)
+    level = check_level(level)
     est = _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng)
     return _spectrum_object(est, level, classifier, cv, stacklevel=3)
 
@@ -1170,7 +1163,7 @@ def classifier_js(real, generated, *, classifier="auto", cv=5, n_bootstrap=1000,
 def _single(name, real, generated, pi, classifier, cv, n_bootstrap, level, seed, *, scale=1.0):
     real, generated, classifier, cv, rng = _check_common(real, generated, classifier, cv, seed)
     n_bootstrap = check_int(n_bootstrap, "n_bootstrap", low=0)
-    level = _check_level(level)
+    level = check_level(level)
     est = _estimate(real, generated, np.array([pi]), classifier, cv, n_bootstrap, rng)
     return _result(name, est, 0, level, classifier, cv, scale=scale)
 
@@ -1213,7 +1206,7 @@ def classifier_spectrum(real, generated, *, n_pis=11, classifier="auto", cv=5, n
     real, generated, classifier, cv, rng = _check_common(real, generated, classifier, cv, seed)
     n_pis = check_int(n_pis, "n_pis", low=2, hint="The grid needs both ends, pi = 0 and pi = 1.")
     n_bootstrap = check_int(n_bootstrap, "n_bootstrap", low=0)
-    level = _check_level(level)
+    level = check_level(level)
     pis = np.linspace(0.0, 1.0, n_pis)
     est = _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng)
     spec = _spectrum_object(est, level, classifier, cv, stacklevel=4)

@@ -90,7 +90,7 @@ from typing import Callable
 
 import numpy as np
 
-from ._checks import check_choice, check_int
+from ._checks import check_choice, check_int, check_level
 from .errors import InputError
 from .result import ConfidenceInterval
 
@@ -242,12 +242,6 @@ def _t_test(difference: float, variance: float, df: int, level: float, method: s
     return DifferenceTest(float(difference), se, df, p, ci, method, dict(extras or {}))
 
 
-def _check_level(level) -> float:
-    if isinstance(level, bool) or not isinstance(level, numbers.Real) or not 0.0 < level < 1.0:
-        raise InputError(f"`level` must be a number in (0, 1), e.g. 0.95; got {level!r}.")
-    return float(level)
-
-
 def jackknife_values(func: Callable, real, generated=None, *, groups: int = GROUPS, seed: int = 0) -> np.ndarray:
     """Leave-one-group-out values of any metric by re-evaluation (the black-box route).
 
@@ -311,7 +305,7 @@ def jackknife_interval(value: float, replicates: GroupReplicates, level: float =
     """
     from scipy import stats
 
-    level = _check_level(level)
+    level = check_level(level)
     values = np.asarray(replicates.values, dtype=np.float64)
     g = len(values)
     centre = float(value)
@@ -360,7 +354,7 @@ def paired_jackknife(value_a: float, replicates_a: GroupReplicates, value_b: flo
     >>> t.difference, t.df, t.pvalue < 0.01
     (0.5, 4, True)
     """
-    level = _check_level(level)
+    level = check_level(level)
     if not replicates_a.compatible(replicates_b):
         raise InputError(
             "the two replicate sets dropped different reference groups (groups, seed or reference size differ: "
@@ -429,7 +423,7 @@ def paired_folds(value_a: float, folds_a, value_b: float, folds_b, *, level: flo
     >>> round(t.se, 4), round(t.pvalue, 3)
     (0.0816, 0.016)
     """
-    level = _check_level(level)
+    level = check_level(level)
     d = np.asarray(folds_a, np.float64) - np.asarray(folds_b, np.float64)
     g = len(d)
     if g < 2:
