@@ -67,7 +67,7 @@ from metrics.registry import MetricSpec
 from . import distributed as _distributed
 from . import features as _features
 from . import significance as _significance
-from .errors import OutputError, SampleError
+from .errors import SampleError
 from .features import FeatureSet
 from .results import (ROW_COLUMNS, STATUSES, Comparison, ResultRow, ResultSet, load_results, read_results,  # noqa: F401
                       rows_to_frame, write_results)

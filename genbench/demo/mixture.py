@@ -317,8 +317,7 @@ def _spectrum_bounds(df) -> dict:
     """model -> per-pi lower-bound flags of the ``spectrum`` rows (figure markers, README text)."""
     out = {}
     for r in df[(df["metric"] == "spectrum") & (df["status"] == "ok")].itertuples():
-        extras = json.loads(r.extras) if isinstance(r.extras, str) and r.extras else (r.extras or {})
-        out[r.model] = [p.get("bound") == "lower" for p in extras.get("spectrum") or []]
+        out[r.model] = [p.get("bound") == "lower" for p in (r.extras or {}).get("spectrum") or []]
     return out
 
 
@@ -409,8 +408,7 @@ def _lower_bound_text(df) -> str:
     """Which registered classifier estimates are lower bounds, as a README clause."""
     names = []
     for r in df[df["metric"].isin(["kl", "reverse_kl", "spectrum"]) & (df["status"] == "ok")].itertuples():
-        extras = json.loads(r.extras) if isinstance(r.extras, str) and r.extras else (r.extras or {})
-        if getattr(r, "bound", None) == "lower" or extras.get("bound") == "lower":
+        if r.bound == "lower":
             names.append(f"`{r.metric}` of `{r.model}`")
     return ("; lower bounds in this run: " + ", ".join(names)) if names else "; no estimate was flagged in this run"
 
