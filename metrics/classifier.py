@@ -197,6 +197,9 @@ class _CrossFit:
     # the inverse Fisher information of the built-in logistic models; None for other classifiers
     fit_cov: np.ndarray | None = None
     chosen: tuple = ()  # "auto": the candidate each fold selected
+    # per row: variance of its held-out log-ratio from the fold model's coefficient error (sandwich
+    # covariance of the logistic models); 0 for rows whose fold model has none (constant, boosting)
+    fit_var: np.ndarray | None = None
 
     @property
     def ell_real(self):
@@ -229,18 +232,29 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
     unconverged = 0
     logistic = isinstance(classifier, str) and classifier in ("quadratic", "logistic")
     fit_cov = np.zeros((2, 2)) if with_fit_cov and logistic else None
+    fit_var = np.zeros(len(x))
     chosen = []
-    for k, (train, test) in enumerate(folds.split(x, y)):
-        if isinstance(classifier, str) and classifier in ("auto", "mlp"):
-            candidates = ("mlp",) if classifier == "mlp" else tuple(c for c in AUTO_CANDIDATES
-                                                                     if allow_constant or c != "constant")
-            fold_model = _fit_auto(x[train], y[train], int(seeds[k + 1]), candidates)
+    splits = list(folds.split(x, y))
+    auto = isinstance(classifier, str) and classifier in ("auto", "mlp")
+    if auto:
+        candidates = ("mlp",) if classifier == "mlp" else tuple(c for c in AUTO_CANDIDATES
+                                                                 if allow_constant or c != "constant")
+        fitted = [_fit_auto(x[train], y[train], int(seeds[k + 1]), candidates) for k, (train, _) in enumerate(splits)]
+        # one choice for every fold, by the penalised validation loss summed over the folds: per-fold
+        # choices flip between near-equal candidates by noise (a boosting fold among quadratic ones
+        # biases a Gaussian world's d_pi low), and the pooled loss is cv times less noisy
+        winner = min(fitted[0].losses, key=lambda c: sum(f.losses[c] for f in fitted))
+    for k, (train, test) in enumerate(splits):
+        if auto:
+            fold_model = fitted[k].finalise(winner, x[train], y[train])
             chosen.append(fold_model.name)
             if with_fit_cov and fold_model.name in ("quadratic", "quartic"):
                 # the ends' fit-error term of the logistic model (below); boosting folds add none
                 fit_cov = (np.zeros((2, 2)) if fit_cov is None else fit_cov) + _logistic_end_cov(
                     fold_model.model, len(train), x[test], y[test]) / cv
             ell[test] = fold_model.log_ratio(x[test])
+            if fold_model.name in ("quadratic", "quartic"):
+                fit_var[test] = _logistic_row_var(fold_model.model, x[train], y[train], x[test])
             n1 = int(y[train].sum())
             logit[test] = ell[test] + np.log(n1 / (len(train) - n1))
             fold[test] = k
@@ -256,6 +270,8 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
         ell[test] = logit[test] - np.log(n1 / (len(train) - n1))
         if fit_cov is not None:
             fit_cov += _logistic_end_cov(est, len(train), x[test], y[test]) / cv
+        if logistic:
+            fit_var[test] = _logistic_row_var(est, x[train], y[train], x[test])
     if unconverged:
         warnings.warn(
             f"classifier {_classifier_name(classifier)!r} did not converge on {unconverged} of {cv} folds; "
@@ -267,7 +283,33 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
     if fit_cov is not None:
         # each fold's model saw (cv - 1) / cv of the data; the fold average behaves like one fit on all
         fit_cov *= (cv - 1) / cv
-    return _CrossFit(logit=logit, ell=ell, n_real=len(real), fold=fold, fit_cov=fit_cov, chosen=tuple(chosen))
+    return _CrossFit(logit=logit, ell=ell, n_real=len(real), fold=fold, fit_cov=fit_cov, chosen=tuple(chosen),
+                     fit_var=fit_var)
+
+
+def _logistic_row_var(est, x_train, y_train, x_test) -> np.ndarray:
+    """Var of each test row's held-out log-ratio from the coefficient error of a fitted logistic pipeline.
+
+    ell(x) = phi(x)^T theta_hat - offset, so Var ell(x) = phi(x)^T Sigma phi(x) with the sandwich
+    covariance Sigma = J^-1 K J^-1 of the penalised maximum-likelihood fit on the training rows
+    (J = Phi^T W Phi + I / C, W = p (1 - p); K = Phi^T diag((y - p)^2) Phi), which stays right when
+    the model is misspecified. Rows get 0 (no correction) above _DENSE_FISHER_MAX coefficients.
+    """
+    pre, clf = est[:-1], est[-1]
+    k = clf.coef_.shape[1] + 1
+    if k > _DENSE_FISHER_MAX:
+        return np.zeros(len(x_test))
+    phi = np.hstack([np.ones((len(x_train), 1)), pre.transform(x_train)])
+    prob = 1.0 / (1.0 + np.exp(-(phi[:, 1:] @ clf.coef_[0] + clf.intercept_[0])))
+    ridge = np.full(k, 1.0 / clf.C)
+    ridge[0] = 0.0  # scikit-learn does not penalise the intercept
+    info = phi.T @ ((prob * (1.0 - prob))[:, None] * phi)
+    info[np.diag_indices_from(info)] += ridge
+    score = phi.T @ (((y_train - prob) ** 2)[:, None] * phi)
+    j_inv = np.linalg.pinv(info, hermitian=True)
+    sigma = j_inv @ score @ j_inv
+    phi_t = np.hstack([np.ones((len(x_test), 1)), pre.transform(x_test)])
+    return np.maximum(np.einsum("ij,jk,ik->i", phi_t, sigma, phi_t, optimize=True), 0.0)
 
 
 def _logistic_end_cov(est, n_train: int, x_test, y_test):
@@ -472,8 +514,38 @@ class _FoldModel:
         return self.a * np.asarray(s, dtype=np.float64) + self.b - self.offset
 
 
-def _fit_auto(x, y, seed: int, candidates) -> _FoldModel:
-    """Select, per training fold, the candidate with the lowest penalised inner-validation log loss."""
+@dataclass(frozen=True)
+class _FoldCandidates:
+    """Every candidate fitted on one training fold, with its penalised inner-validation log loss."""
+
+    transform: object  # x -> z (standardise, maybe PCA), fitted on the fit rows
+    steps: tuple  # the unfitted transform steps, for a refit on the whole training fold
+    fits: dict  # name -> (model, a, b); model None for "constant"
+    losses: dict  # name -> penalised validation log loss (nats per row)
+    offset: float  # log(n1_val / n0_val): the validation rows' prior, which Platt's b absorbed
+
+    def finalise(self, name: str, x, y) -> _FoldModel:
+        """The fold's model for the chosen candidate ``name``.
+
+        A well-specified logistic model needs no calibration, and recalibrating its logits only
+        shrinks them (Platt's slope regresses to the mean, biasing every d_pi low): a polynomial
+        winner is refitted on the whole training fold (fit + validation rows) and used as it is.
+        """
+        if name in ("quadratic", "quartic"):
+            from sklearn.base import clone
+
+            model = _polynomial_logistic(name, [clone(step) for step in self.steps]).fit(x, y)
+            n1 = int(y.sum())
+            return _FoldModel(name=name, transform=None, model=model, a=1.0, b=0.0,
+                              offset=math.log(n1 / (len(y) - n1)), val_losses=self.losses)
+        model, a, b = self.fits[name]
+        return _FoldModel(name=name, transform=self.transform, model=model, a=float(a), b=float(b),
+                          offset=self.offset, val_losses=self.losses)
+
+
+def _fit_auto(x, y, seed: int, candidates) -> _FoldCandidates:
+    """Fit every candidate on one training fold and score it by penalised inner-validation log loss."""
+    from sklearn.base import clone
     from sklearn.decomposition import PCA
     from sklearn.model_selection import train_test_split
     from sklearn.pipeline import make_pipeline
@@ -485,7 +557,7 @@ def _fit_auto(x, y, seed: int, candidates) -> _FoldModel:
     steps = [StandardScaler()]
     if x.shape[1] > _AUTO_MAX_DIM:
         steps += [PCA(_AUTO_MAX_DIM, svd_solver="randomized", random_state=seed), StandardScaler()]
-    transform = make_pipeline(*steps).fit(x_fit)
+    transform = make_pipeline(*[clone(step) for step in steps]).fit(x_fit)
     # float32 after standardising: float32 and float64 inputs then give the same boosting bins
     z_fit = transform.transform(x_fit).astype(np.float32)
     z_val = transform.transform(x_val).astype(np.float32)
@@ -493,10 +565,11 @@ def _fit_auto(x, y, seed: int, candidates) -> _FoldModel:
     n1_val = int(y_val.sum())
     prior = float(y_fit.mean())
     t = y_val.astype(np.float64)
-    # the constant (prior-only) model, fitted on the fit rows and evaluated honestly on the validation rows
-    const_loss = float(-np.mean(t * np.log(prior) + (1 - t) * np.log1p(-prior)))
-    losses = {"constant": const_loss} if "constant" in candidates else {}
-    best = ("constant", const_loss, None, 1.0, 0.0) if "constant" in candidates else (None, math.inf, None, 1.0, 0.0)
+    fits, losses = {}, {}
+    if "constant" in candidates:
+        # the prior-only model, fitted on the fit rows and evaluated honestly on the validation rows
+        losses["constant"] = float(-np.mean(t * np.log(prior) + (1 - t) * np.log1p(-prior)))
+        fits["constant"] = (None, 1.0, 0.0)
     # two calibration parameters are fitted on the validation rows themselves: BIC's penalty of
     # log(n_val) / n_val per row (k log n / 2n with k = 2) keeps the constant model when P = Q with
     # probability -> 1 (a noise-fitted classifier gains ~chi2_2 / 2n from its own calibration)
@@ -510,19 +583,9 @@ def _fit_auto(x, y, seed: int, candidates) -> _FoldModel:
         s = np.asarray(model.decision_function(z_val), dtype=np.float64)
         a, b, loss = _platt(s, y_val)
         losses[name] = loss + penalty
-        if loss + penalty < best[1]:
-            best = (name, loss + penalty, model, a, b)
-    name, _, model, a, b = best
-    if name in ("quadratic", "quartic"):
-        # a well-specified logistic model needs no calibration, and recalibrating its logits only
-        # shrinks them (Platt's slope regresses to the mean, biasing every d_pi low): refit it on the
-        # whole training fold (fit + validation rows) and use its logits as they are
-        model = _polynomial_logistic(name, steps).fit(x, y)
-        n1 = int(y.sum())
-        return _FoldModel(name=name, transform=None, model=model, a=1.0, b=0.0,
-                          offset=math.log(n1 / (len(y) - n1)), val_losses=losses)
-    return _FoldModel(name=name, transform=transform, model=model, a=float(a), b=float(b),
-                      offset=math.log(n1_val / (n_val - n1_val)), val_losses=losses)
+        fits[name] = (model, a, b)
+    return _FoldCandidates(transform=transform, steps=tuple(steps), fits=fits, losses=losses,
+                           offset=math.log(n1_val / (n_val - n1_val)))
 
 
 # --------------------------------------------------------------------------- plug-in estimates
@@ -600,6 +663,7 @@ class _Estimate:
     pis: np.ndarray
     values: np.ndarray
     boot: np.ndarray | None  # (n_bootstrap, k) replicate values or None
+    correction: np.ndarray | None = None  # per pi: the fit-error bias correction added to values
 
     @property
     def supports(self) -> tuple[_Support, _Support]:
@@ -639,6 +703,8 @@ class _Estimate:
         out = {"ratio_mean_generated": norm_gen, "inverse_ratio_mean_real": norm_real}
         if fit.chosen:
             out["chosen"] = list(fit.chosen)
+        if self.correction is not None and self.correction.any():
+            out["bias_correction"] = [float(v) for v in self.correction]
         return out
 
 
@@ -676,10 +742,11 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
     ends = (pis == 0.0) | (pis == 1.0)
     fit = _cross_fit(real, generated, classifier, cv, rng, with_fit_cov=bool(n_bootstrap) and ends.any())
     a, b = _contributions(fit.ell_real, fit.ell_gen, pis)
-    values = a.mean(axis=1) + b.mean(axis=1)
+    correction = _fit_bias_correction(fit, pis)
+    values = a.mean(axis=1) + b.mean(axis=1) + correction
     boot = None
     if n_bootstrap:
-        boot = _bootstrap_means(a, n_bootstrap, rng) + _bootstrap_means(b, n_bootstrap, rng)
+        boot = _bootstrap_means(a, n_bootstrap, rng) + _bootstrap_means(b, n_bootstrap, rng) + correction
         if fit.fit_cov is not None:
             # the end estimates are first-order sensitive to the classifier's fit error (the interior
             # mixture form is not: its derivative in ell vanishes at the true ratio); add that error
@@ -687,7 +754,37 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
             err = rng.multivariate_normal(np.zeros(2), fit.fit_cov, size=n_bootstrap, method="eigh")
             boot[:, pis == 0.0] += err[:, :1]
             boot[:, pis == 1.0] += err[:, 1:]
-    return _Estimate(fit=fit, pis=pis, values=values, boot=boot)
+    return _Estimate(fit=fit, pis=pis, values=values, boot=boot, correction=correction)
+
+
+def _fit_bias_correction(fit: _CrossFit, pis) -> np.ndarray:
+    """Per pi: minus the expected second-order loss of the interior plug-in from the fold models' fit error.
+
+    The interior d_pi plug-in is a variational lower bound, maximal at the true log-ratio ell, so a
+    fitted ell_hat = ell + delta loses, to second order,
+
+        E d_pi(ell_hat) - d_pi = -1/2 E_{M_pi}[D_pi (1 - D_pi) delta^2] / (pi (1 - pi)),
+        D_pi = sigmoid(ell + logit pi),  M_pi = pi P + (1 - pi) Q,
+
+    and E delta(x)^2 = ``fit.fit_var`` (the logistic models' sandwich variance). For a model with k
+    coefficients this is about k / n_train: the "1.4 x parameters / n" low bias of issue 12. The
+    expectation over M_pi is taken over the held-out rows (real rows weighted pi, generated 1 - pi),
+    with D_pi at the estimated ratio. The ends are direct plug-ins without that second-order loss
+    (their first-order fit error goes into the interval instead) and get 0.
+    """
+    out = np.zeros(len(pis))
+    if fit.fit_var is None or not fit.fit_var.any():
+        return out
+    var_real, var_gen = fit.fit_var[: fit.n_real], fit.fit_var[fit.n_real:]
+    for j, pi in enumerate(pis):
+        if 0.0 < pi < 1.0:
+            logit_pi = math.log(pi) - math.log1p(-pi)
+            d_real = 0.5 * (1.0 + np.tanh(0.5 * (fit.ell_real + logit_pi)))
+            d_gen = 0.5 * (1.0 + np.tanh(0.5 * (fit.ell_gen + logit_pi)))
+            loss = (pi * np.mean(d_real * (1.0 - d_real) * var_real)
+                    + (1.0 - pi) * np.mean(d_gen * (1.0 - d_gen) * var_gen))
+            out[j] = 0.5 * loss / (pi * (1.0 - pi))
+    return out
 
 
 def _auc(fit: _CrossFit) -> float:
