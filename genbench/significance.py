@@ -17,7 +17,14 @@ Methods, by what the metric offers (details and justification in :mod:`metrics.r
   model and shared by all its pairs. Test: paired grouped-jackknife t with ``G - 1`` degrees of
   freedom, centred at the plain difference (unbiased for the difference of expectations at these
   sample sizes).
-* **Every other metric of a generated set** (classifier family, PRD, frontier, vendi, Parzen,
+* **Per-row held-out terms** (the classifier divergences kl, reverse_kl, js, spectrum): each value is
+  a mean of cross-fitted held-out terms, with the classifier's fit error at second order (interior
+  pi) or carried as a variance (the ends), so the difference of two models is a mean of paired
+  reference-row differences plus two independent generated-row means; normal test
+  (:func:`metrics.classifier.paired_divergence_test`). Disjoint folds would refit the classifier on a
+  tenth of the rows, which estimates a different, smaller divergence (measured: 22% rejections
+  between two equal-quality models).
+* **Every other metric of a generated set** (C2ST, PRD, frontier, vendi, Parzen,
   Inception Score, plugins): treated as a black box that may randomise internally (folds, k-means
   starts), where a jackknife would inflate that noise ``G - 1`` times. The metric is re-run on ``G``
   disjoint folds of the reference and of each model (``G`` calls on ``1/G`` of the data per model,
@@ -50,6 +57,7 @@ from typing import Callable
 import numpy as np
 
 from metrics import MetricResult
+from metrics.classifier import RowTerms, paired_divergence_test
 from metrics._checks import check_seed
 from metrics.registry import MetricSpec
 from metrics.resampling import (GROUPS, DifferenceTest, GroupReplicates, adjust_pvalues, fold_values,
@@ -336,6 +344,15 @@ def _replicates(results: dict) -> dict | None:
     return reps if all(first.compatible(r) for r in reps.values()) else None
 
 
+def _row_terms(results: dict) -> dict | None:
+    """Every model's per-row classifier terms, when all have them against the same reference rows."""
+    terms = {m: r.replicates for m, r in results.items()}
+    if not terms or not all(isinstance(t, RowTerms) for t in terms.values()):
+        return None
+    first = next(iter(terms.values()))
+    return terms if all(t.reference == first.reference for t in terms.values()) else None
+
+
 #: Options that only shape a metric's own interval, never its value: fold calls turn them off.
 _INTERVAL_ONLY = {"n_bootstrap": 0}
 
@@ -405,9 +422,10 @@ def compare(spec: MetricSpec, args: dict, results: dict, *, options: dict, seed:
                 continue
             out.append(_log_prob_comparison(spec, a, b, x[a], x[b], seed, level))
         return _adjust(spec, out)
-    reps = _replicates(results)
+    terms = _row_terms(results)
+    reps = None if terms else _replicates(results)
     folds, errors = {}, {}
-    if reps is None:
+    if reps is None and terms is None:
         for m in names:
             try:
                 folds[m] = _folds(spec, args[m], options, seed)
@@ -419,7 +437,10 @@ def compare(spec: MetricSpec, args: dict, results: dict, *, options: dict, seed:
         ra, rb = results[a], results[b]
         diff = float(ra.value) - float(rb.value)
         extras = {"bound": [ra.bound, rb.bound]} if ra.bound or rb.bound else {}
-        if reps is not None:
+        if terms is not None:
+            out.append(_from_test(spec, a, b, paired_divergence_test(ra.value, terms[a], rb.value, terms[b],
+                                                                     level=level), extras))
+        elif reps is not None:
             out.append(_from_test(spec, a, b, paired_jackknife(ra.value, reps[a], rb.value, reps[b], level=level),
                                   {"replicates": reps[a].method, **extras}))
         elif a in errors or b in errors:

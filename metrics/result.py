@@ -1,7 +1,8 @@
 """Result objects every metric returns.
 
-A result is a frozen dataclass, so ``dataclasses.asdict`` is its serialisation and the harness can
-turn a list of them into a long DataFrame without knowing which metric made which row.
+A result is a frozen dataclass; :meth:`MetricResult.to_dict` is its JSON-friendly serialisation (every
+field but the in-memory ``replicates``), so the harness can turn a list of them into a long DataFrame
+without knowing which metric made which row.
 """
 
 from __future__ import annotations
@@ -61,9 +62,10 @@ class MetricResult:
         estimator can only bound it from below (above), e.g. a classifier-estimated KL whose
         log-ratios saturate where one distribution has mass the other lacks. Leaderboards show
         such a value as "> value" and never rank it as a confident number.
-    replicates : metrics.resampling.GroupReplicates, optional
-        Leave-one-group-out values behind ``ci``, kept in memory only (never serialised, not part of
-        equality) so the harness's paired model comparisons reuse them instead of recomputing.
+    replicates : metrics.resampling.GroupReplicates or metrics.classifier.RowTerms, optional
+        Leave-one-group-out values behind ``ci`` (or, for the classifier divergences, their per-row
+        held-out terms), kept in memory only (never serialised, not part of equality) so the
+        harness's paired model comparisons reuse them instead of recomputing.
     """
 
     metric: str
@@ -82,3 +84,18 @@ class MetricResult:
 
     def __float__(self) -> float:
         return float(self.value)
+
+    def to_dict(self) -> dict:
+        """Every field but ``replicates`` (arrays kept in memory for paired comparisons), as plain data.
+
+        Examples
+        --------
+        >>> r = MetricResult("fid", 1.5, False, ci=ConfidenceInterval(1.0, 2.0, 0.95, "t"))
+        >>> sorted(r.to_dict())[:4], r.to_dict()["ci"]["low"]
+        (['bound', 'ci', 'extras', 'higher_is_better'], 1.0)
+        """
+        import copy
+        import dataclasses
+
+        return {f.name: (dataclasses.asdict(v) if dataclasses.is_dataclass(v) else copy.deepcopy(v))
+                for f in dataclasses.fields(self) if f.name != "replicates" for v in [getattr(self, f.name)]}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 
@@ -212,7 +211,7 @@ def test_support_mismatch_is_a_lower_bound_in_the_affected_direction_only():
     with pytest.warns(MetricWarning, match=r"KL\(P\|\|Q\)"):
         r = metrics.get_metric("spectrum")(real, generated, n_bootstrap=100)
     assert r.bound == "lower" and r.extras["spectrum"][0]["bound"] == "lower" and r.ci is None
-    json.dumps(dataclasses.asdict(r), allow_nan=False)  # strict JSON: no inf anywhere
+    json.dumps(r.to_dict(), allow_nan=False)  # strict JSON: no inf anywhere
     assert r.extras["spectrum"][-1]["bound"] is None
 
 
