@@ -204,8 +204,8 @@ class _CrossFit:
     def fit_var(self) -> np.ndarray:
         """Per row: Var of its held-out log-ratio from its fold model's coefficient error (0 without one)."""
         out = np.zeros(len(self.ell))
-        for test, phi, sigma in self.fold_fits:
-            out[test] = np.maximum(np.einsum("ij,jk,ik->i", phi, sigma, phi, optimize=True), 0.0)
+        for f in self.fold_fits:
+            out[f.test] = np.maximum(np.einsum("ij,jk,ik->i", f.phi_test, f.sigma, f.phi_test, optimize=True), 0.0)
         return out
 
     @property
@@ -256,7 +256,7 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
             chosen.append(fold_model.name)
             ell[test] = fold_model.log_ratio(x[test])
             if fold_model.name in ("quadratic", "quartic"):
-                fold_fits.append(_logistic_fold_fit(fold_model.model, x[train], y[train], x[test], test))
+                fold_fits.append(_logistic_fold_fit(fold_model.model, x[train], y[train], x[test], test, train))
             n1 = int(y[train].sum())
             logit[test] = ell[test] + np.log(n1 / (len(train) - n1))
             fold[test] = k
@@ -271,7 +271,7 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
         n1 = int(y[train].sum())
         ell[test] = logit[test] - np.log(n1 / (len(train) - n1))
         if logistic:
-            fold_fits.append(_logistic_fold_fit(est, x[train], y[train], x[test], test))
+            fold_fits.append(_logistic_fold_fit(est, x[train], y[train], x[test], test, train))
     if unconverged:
         warnings.warn(
             f"classifier {_classifier_name(classifier)!r} did not converge on {unconverged} of {cv} folds; "
@@ -284,8 +284,8 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
                      fold_fits=tuple(f for f in fold_fits if f is not None), cv=cv)
 
 
-def _logistic_fold_fit(est, x_train, y_train, x_test, test):
-    """(test, phi_test, Sigma) for one fold's fitted logistic pipeline, or None above _DENSE_FISHER_MAX.
+def _logistic_fold_fit(est, x_train, y_train, x_test, test, train):
+    """A :class:`_FoldFit` for one fold's fitted logistic pipeline, or None above _DENSE_FISHER_MAX.
 
     ell(x) = phi(x)^T theta_hat - offset is linear in the coefficients, so its error at a held-out
     row is phi(x)^T (theta_hat - theta*). Sigma is the sandwich covariance J^-1 K J^-1 of the
@@ -311,7 +311,20 @@ def _logistic_fold_fit(est, x_train, y_train, x_test, test):
     n1 = int(np.sum(y_train))
     sigma[0, 0] -= 1.0 / n1 + 1.0 / (len(y_train) - n1)
     phi_test = np.hstack([np.ones((len(x_test), 1)), pre.transform(x_test)])
-    return np.asarray(test), phi_test, sigma
+    return _FoldFit(test=np.asarray(test), phi_test=phi_test, sigma=sigma, train=np.asarray(train),
+                    scores=(y_train - prob)[:, None] * phi, j_inv=j_inv)
+
+
+@dataclass(frozen=True)
+class _FoldFit:
+    """What one logistic fold model's coefficient error needs (:func:`_fit_error`)."""
+
+    test: np.ndarray  # held-out row indices (pooled order)
+    phi_test: np.ndarray  # their features, with a leading 1
+    sigma: np.ndarray  # sandwich covariance of the coefficients (case-control intercept)
+    train: np.ndarray  # training row indices
+    scores: np.ndarray  # each training row's score (y - p) phi: theta_hat - theta* ~ j_inv @ sum(scores)
+    j_inv: np.ndarray  # inverse penalised information of the training rows
 
 
 # --------------------------------------------------------------------------- the "auto" classifier
@@ -328,10 +341,13 @@ _MLP_MAX_DIM = 16
 #: share of each training fold held back to select the candidate, stop boosting / the MLP, and calibrate
 _INNER_VALIDATION = 0.2
 #: the candidates "auto" compares, in this order (ties go to the earlier, simpler one)
-AUTO_CANDIDATES = ("constant", "quadratic", "quartic", "gbdt")
+AUTO_CANDIDATES = ("constant", "quadratic", "quartic", "gbdt", "knn")
 #: up to this (reduced) dimension "auto" also tries a degree-4 polynomial logistic regression (smooth
 #: curved ratios: a banana-shaped density against a Gaussian has an exactly quartic log-ratio)
 _QUARTIC_MAX_DIM = 3
+#: up to this (reduced) dimension "auto" also tries the nearest-neighbour ratio (tree searches stay
+#: fast; it sees structure at the scale of the sample spacing, e.g. near-copies of training points)
+_KNN_MAX_DIM = 8
 
 
 def _quadratic_features(z):
@@ -362,6 +378,49 @@ def _platt(s, y):
     z = a * s + b
     loss = float(np.mean(np.logaddexp(0.0, z) - t * z))
     return a, b, loss
+
+
+class _KNNRatio:
+    """Logistic regression on nearest-neighbour log density ratios: a classifier that sees the sample spacing.
+
+    Features of a point z: d (log r_k(z; generated) - log r_k(z; real)) for k in ``ks``, where
+    r_k(z; S) is the distance to the k-th nearest row of S among the fit rows (the k-NN density
+    estimate is k / (n_S V_d r_k^d), so each feature is a log density ratio up to a constant). A fit
+    row's own distance is left out. Boosting and polynomials model smooth ratios; this one sees what
+    lives at the scale of the spacing between samples, such as a model's near-copies of points it
+    memorised (generated rows with a twin among the other generated rows).
+    """
+
+    def __init__(self, ks=(1, 10)):
+        self.ks = ks
+
+    def _features(self, z, own=None):
+        k_max = max(self.ks)
+        out = np.empty((len(z), len(self.ks)))
+        logs = []
+        for label, tree in ((0, self.gen_), (1, self.real_)):
+            leave = own is not None
+            dist, _ = tree.kneighbors(z, n_neighbors=k_max + 1 if leave else k_max)
+            if leave:
+                # a fit row of this class finds itself first (distance 0): drop that column
+                dist = np.where((own == label)[:, None], dist[:, 1:], dist[:, :-1])
+            logs.append(np.log(np.maximum(dist[:, [k - 1 for k in self.ks]], 1e-12)))
+        out[:] = self.dim_ * (logs[0] - logs[1])
+        return out
+
+    def fit(self, z, y):
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.neighbors import NearestNeighbors
+
+        z = np.asarray(z, dtype=np.float64)
+        self.dim_ = z.shape[1]
+        self.gen_ = NearestNeighbors().fit(z[y == 0])
+        self.real_ = NearestNeighbors().fit(z[y == 1])
+        self.model_ = LogisticRegression(C=1.0, max_iter=1000).fit(self._features(z, own=y), y)
+        return self
+
+    def decision_function(self, z):
+        return self.model_.decision_function(self._features(np.asarray(z, dtype=np.float64)))
 
 
 class _TorchMLP:
@@ -459,6 +518,8 @@ def _fit_candidate(name, z, y, z_val, y_val, seed):
             return model.fit(z, y, X_val=z_val, y_val=y_val)
     if name == "mlp":
         return _TorchMLP(seed).fit(z, y, z_val, y_val)
+    if name == "knn":
+        return _KNNRatio().fit(z, y)
     raise AssertionError(name)
 
 
@@ -548,6 +609,8 @@ def _fit_auto(x, y, seed: int, candidates) -> _FoldCandidates:
             continue
         if name == "quartic" and z_fit.shape[1] > _QUARTIC_MAX_DIM:
             continue
+        if name == "knn" and (z_fit.shape[1] > _KNN_MAX_DIM or min(np.bincount(y_fit, minlength=2)) < 50):
+            continue  # (the 10-th neighbour of a handful of rows is no density estimate)
         model = _fit_candidate(name, z_fit, y_fit, z_val, y_val, seed)
         s = np.asarray(model.decision_function(z_val), dtype=np.float64)
         a, b, loss = _platt(s, y_val)
@@ -633,17 +696,14 @@ class _Estimate:
     values: np.ndarray
     boot: np.ndarray | None  # (n_bootstrap, k) replicate values or None
     correction: np.ndarray | None = None  # per pi: the fit-error bias correction added to values
-    fit_cov: np.ndarray | None = None  # (k, k): first-order covariance of the values from the fit error
-    terms: tuple | None = None  # per-row terms (a, b) of _contributions
+    terms: tuple | None = None  # per-row terms (a, b): _contributions plus each row's fit influence
     reference: str = ""  # fingerprint of the real rows
 
     def row_terms(self, weights) -> "RowTerms":
         """The value ``weights @ values`` as per-row terms, for paired model comparisons."""
         w = np.asarray(weights, dtype=np.float64)
         a, b = self.terms
-        fit_var = 0.0 if self.fit_cov is None else float(w @ self.fit_cov @ w)
-        return RowTerms(real=w @ a, generated=w @ b, constant=float(w @ self.correction), fit_var=fit_var,
-                        reference=self.reference)
+        return RowTerms(real=w @ a, generated=w @ b, constant=float(w @ self.correction), reference=self.reference)
 
     @property
     def supports(self) -> tuple[_Support, _Support]:
@@ -721,30 +781,25 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
     pis = np.asarray(pis, dtype=np.float64)
     fit = _cross_fit(real, generated, classifier, cv, rng)
     a, b = _contributions(fit.ell_real, fit.ell_gen, pis)
-    correction, grads = _fit_error(fit, pis)
+    correction, influence = _fit_error(fit, pis)
     values = a.mean(axis=1) + b.mean(axis=1) + correction
-    # fold errors are treated as one fit on all rows: the fold average, times (cv - 1) / cv for the
-    # larger training set (the folds' training sets overlap)
-    shrink = (fit.cv - 1) / fit.cv / fit.cv
-    fit_cov = sum(g @ sigma @ g.T for g, sigma in grads) * shrink if grads else None
+    if influence is not None:
+        # each row's term gains its influence on the fitted classifiers (centred within its class:
+        # stratified folds fix the class counts), so resampling rows carries the fit error and its
+        # covariance with the evaluation terms; the value itself is unchanged
+        n_real = fit.n_real
+        tau_r, tau_g = influence[:, :n_real], influence[:, n_real:]
+        a = a + n_real * (tau_r - tau_r.mean(axis=1, keepdims=True))
+        b = b + (len(fit.ell) - n_real) * (tau_g - tau_g.mean(axis=1, keepdims=True))
     boot = None
     if n_bootstrap:
         boot = _bootstrap_means(a, n_bootstrap, rng) + _bootstrap_means(b, n_bootstrap, rng) + correction
-        # the classifier's coefficient error moves every d_pi to first order unless the model
-        # contains the true ratio (then the interior's derivative vanishes and only the second-order
-        # loss, corrected above, is left): add it to each replicate as a parametric bootstrap, drawn
-        # in coefficient space so that every pi sees the same draws (a spectrum row equals the
-        # single-pi result)
-        for g, sigma in grads:
-            lam, vec = np.linalg.eigh(sigma)
-            root = vec * np.sqrt(np.clip(lam, 0.0, None) * shrink)
-            boot += (rng.standard_normal((n_bootstrap, len(lam))) @ root.T) @ g.T
-    return _Estimate(fit=fit, pis=pis, values=values, boot=boot, correction=correction, fit_cov=fit_cov,
-                     terms=(a, b), reference=_fingerprint(real))
+    return _Estimate(fit=fit, pis=pis, values=values, boot=boot, correction=correction, terms=(a, b),
+                     reference=_fingerprint(real))
 
 
 def _fit_error(fit: _CrossFit, pis):
-    """The logistic fold models' coefficient error: (bias correction per pi, per-fold (gradient, Sigma)).
+    """The logistic fold models' coefficient error: (bias correction per pi, per-row influence (k, rows)).
 
     **Second order (bias).** The interior d_pi plug-in is a variational lower bound, maximal at the
     true log-ratio ell, so a fitted ell_hat = ell + delta loses, to second order,
@@ -760,15 +815,18 @@ def _fit_error(fit: _CrossFit, pis):
     **First order (variance).** A value's derivative in the coefficients is
     g_pi = mean_real[a_pi'(ell) phi] + mean_generated[b_pi'(ell) phi] (a' = (1 - D_pi) / (1 - pi),
     b' = -D_pi / pi; at the ends a' = 1 resp. b' = -1), which vanishes in expectation when the model
-    contains the true ratio (interior) but not at the ends or under misspecification. Its covariance
-    over pis is g Sigma g^T per fold (combined in :func:`_estimate`). Returns (zeros, []) without
-    logistic folds.
+    contains the true ratio (interior) but not at the ends or under misspecification. With
+    theta_hat - theta* ~ J^-1 sum_i s_i over the fold's training rows (s_i = (y_i - p_i) phi_i), every
+    training row i gets the influence sum over the folds that trained on it of g J^-1 s_i / cv, so
+    the value's fit error is a sum over rows like its evaluation error, and both (with their
+    covariance, and the pairing of reference rows between two models) are carried by the rows.
+    Returns (zeros, None) without logistic folds.
     """
     k = len(pis)
     correction = np.zeros(k)
     if not fit.fold_fits:
-        return correction, []
-    grads = []
+        return correction, None
+    influence = np.zeros((k, len(fit.ell)))
     var_rows = fit.fit_var
     is_real = np.arange(len(fit.ell)) < fit.n_real
     for j, pi in enumerate(pis):
@@ -776,8 +834,8 @@ def _fit_error(fit: _CrossFit, pis):
             d = _sigmoid(fit.ell + math.log(pi) - math.log1p(-pi))
             w = d * (1.0 - d) * var_rows
             correction[j] = 0.5 * (pi * w[is_real].mean() + (1.0 - pi) * w[~is_real].mean()) / (pi * (1.0 - pi))
-    for test, phi, sigma in fit.fold_fits:
-        ell, real_rows = fit.ell[test], is_real[test]
+    for f in fit.fold_fits:
+        phi, ell, real_rows = f.phi_test, fit.ell[f.test], is_real[f.test]
         grad = np.empty((k, phi.shape[1]))
         for j, pi in enumerate(pis):
             if pi == 0.0:
@@ -788,8 +846,10 @@ def _fit_error(fit: _CrossFit, pis):
                 d = _sigmoid(ell + math.log(pi) - math.log1p(-pi))
                 da, db = (1.0 - d) / (1.0 - pi), -d / pi
             grad[j] = (da[real_rows] @ phi[real_rows]) / real_rows.sum() + (db[~real_rows] @ phi[~real_rows]) / (~real_rows).sum()
-        grads.append((grad, sigma))
-    return correction, grads
+        # this fold's model serves 1/cv of the rows: its coefficient error theta_hat - theta* ~
+        # j_inv @ (sum of its training rows' scores) moves the value by grad @ that / cv
+        influence[:, f.train] += (grad @ f.j_inv) @ f.scores.T / fit.cv
+    return correction, influence
 
 
 def _sigmoid(z):
@@ -820,13 +880,11 @@ class RowTerms:
     Attributes
     ----------
     real, generated : ndarray
-        Each held-out row's term (real rows in the order given; the classifier that scored a row
-        never saw it).
+        Each row's term: its held-out contribution (scored by a classifier that never saw it) plus,
+        for logistic fold models, its influence on the classifiers it trained (real rows in the
+        order given).
     constant : float
         The fit-error bias correction (interior pi).
-    fit_var : float
-        Variance of the value from the logistic models' coefficient error (the ends' first-order
-        term; 0 for boosting folds and interior pi).
     reference : str
         Fingerprint of the real rows: comparisons pair rows only between results on the same reference.
     """
@@ -834,7 +892,6 @@ class RowTerms:
     real: np.ndarray
     generated: np.ndarray
     constant: float
-    fit_var: float
     reference: str
 
 
@@ -858,19 +915,19 @@ def paired_divergence_test(value_a: float, terms_a: RowTerms, value_b: float, te
 
     Notes
     -----
-    Each value is a mean of cross-fitted held-out terms, and for the interior pi the mixture form is
-    Neyman-orthogonal: the classifier's fit error enters only at second order, as a bias that the
-    fit-error correction removes and that two models of equal quality share in expectation. So the
-    difference is, to first order, a mean over reference rows of the *paired* differences of their
-    terms (the same row scored by A's and by B's classifier: their common log p(x) part cancels)
-    plus two independent means over the generated rows:
+    Each value is, to first order, a mean over rows of their terms: the held-out contribution of a
+    row plus its influence on the logistic classifiers it helped train (for the interior pi with a
+    well-specified model that influence vanishes: the mixture form is Neyman-orthogonal, and the
+    remaining second-order bias is corrected and shared in expectation by models of equal quality).
+    A reference row enters both models' values, so the difference is a mean of *paired*
+    reference-row differences (their common log p(x) part cancels, their training influences
+    covary as they should) plus two independent generated-row means:
 
-        Var D ~ var_i(a_A(r_i) - a_B(r_i)) / n + var(b_A) / m_A + var(b_B) / m_B + fit_A + fit_B,
+        Var D ~ var_i(a_A(r_i) - a_B(r_i)) / n + var(b_A) / m_A + var(b_B) / m_B.
 
-    with the ends' first-order fit error (``fit_var``; the two models' fits are treated as
-    independent, which is conservative when they err alike). Disjoint folds (the black-box route)
-    are not used here because a classifier fitted on a tenth of the rows estimates a different,
-    smaller divergence, so fold differences do not scale like the full-size difference.
+    Disjoint folds (the black-box route) are not used here because a classifier fitted on a tenth
+    of the rows estimates a different, smaller divergence, so fold differences do not scale like the
+    full-size difference.
     """
     from .resampling import DifferenceTest
 
@@ -881,7 +938,7 @@ def paired_divergence_test(value_a: float, terms_a: RowTerms, value_b: float, te
     n = len(terms_a.real)
     paired = terms_a.real - terms_b.real
     var = (paired.var(ddof=1) / n + terms_a.generated.var(ddof=1) / len(terms_a.generated)
-           + terms_b.generated.var(ddof=1) / len(terms_b.generated) + terms_a.fit_var + terms_b.fit_var)
+           + terms_b.generated.var(ddof=1) / len(terms_b.generated))
     diff = float(value_a) - float(value_b)
     se = math.sqrt(max(var, 0.0))
     if not (math.isfinite(diff) and math.isfinite(se)):

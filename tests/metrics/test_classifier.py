@@ -111,8 +111,8 @@ def test_fit_error_variance_predicts_the_spread_of_refitted_log_ratios():
         est, _ = _make_estimator("quadratic", 0)
         est.fit(x, y)
         ells.append(est.decision_function(points))
-        _, phi, sigma = _logistic_fold_fit(est, x, y, points, np.arange(6))
-        predicted.append(np.einsum("ij,jk,ik->i", phi, sigma, phi))
+        f = _logistic_fold_fit(est, x, y, points, np.arange(6), np.arange(2000))
+        predicted.append(np.einsum("ij,jk,ik->i", f.phi_test, f.sigma, f.phi_test))
     ratio = np.var(ells, axis=0, ddof=1) / np.mean(predicted, axis=0)
     # 150 refits: a sample variance's relative standard error is ~12%; +-30% is 2.6 of them. Without
     # the case-control term of the intercept (stratified folds fix the class counts) the ratio near
