@@ -318,13 +318,13 @@ def test_spectrum_rows_equal_single_divergences():
     assert js.extras["d_pi"] == spec.d_pi[1]
 
 
-def test_registered_spectrum_value_is_the_trapezoid_mean_and_rows_are_json():
+def test_registered_spectrum_value_is_the_interior_mean_and_rows_are_json():
     real, generated, _ = _gaussians("shift", 2, 500, seed=8)
     r = metrics.get_metric("spectrum")(real, generated, n_bootstrap=100)
     rows = r.extras["spectrum"]
     assert [row["pi"] for row in rows] == pytest.approx(PIS.tolist())
     d = np.array([row["d_pi"] for row in rows])
-    assert r.value == pytest.approx(np.trapezoid(d, PIS), rel=1e-12)
+    assert r.value == pytest.approx(d[1:-1].mean(), rel=1e-12)  # pi = 0.1 ... 0.9; the ends are kl, reverse_kl
     assert r.extras["kl"] == d[0] and r.extras["reverse_kl"] == d[-1] and r.extras["d_0.5"] == d[5]
     assert all(row["ci_low"] <= row["d_pi"] <= row["ci_high"] for row in rows)
     json.dumps(r.to_dict())  # JSON-friendly all the way down
@@ -385,8 +385,8 @@ def test_bad_spectrum_and_c2st_options():
     real, generated, _ = _gaussians("shift", 2, 20, seed=0)
     with pytest.raises(InputError, match=r"`pis` must be a non-empty 1-D sequence; got shape \(0,\)"):
         divergence_spectrum(real, generated, pis=[])
-    with pytest.raises(InputError, match=r"`n_pis` must be an int >= 2; got 1. The grid needs both ends"):
-        metrics.get_metric("spectrum")(real, generated, n_pis=1)
+    with pytest.raises(InputError, match=r"`n_pis` must be an int >= 3; got 2. The grid needs both ends"):
+        metrics.get_metric("spectrum")(real, generated, n_pis=2)
     with pytest.raises(InputError, match=r"`n_permutations` must be an int >= 0; got -1"):
         c2st(real, generated, n_permutations=-1)
     with pytest.raises(InputError, match=r"`real` needs at least 2 samples; got 1"):

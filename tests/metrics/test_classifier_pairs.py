@@ -1,0 +1,89 @@
+"""Classifier divergences between two models: per-row terms, the paired row test, near-copy lower bounds."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import metrics
+from genbench.significance import compare
+from metrics import MetricWarning
+from metrics.classifier import RowTerms, paired_divergence_test
+
+
+def _ring(n, rng, modes=range(8)):
+    modes = np.asarray(list(modes))
+    ang = modes[rng.integers(0, len(modes), n)] * np.pi / 4
+    return 4.0 * np.c_[np.cos(ang), np.sin(ang)] + 0.5 * rng.normal(size=(n, 2))
+
+
+def test_row_terms_reproduce_the_value():
+    rng = np.random.default_rng(0)
+    real, generated = rng.normal(size=(600, 3)), rng.normal(size=(500, 3)) * 1.3
+    for name in ("kl", "reverse_kl", "js", "spectrum"):
+        r = metrics.get_metric(name)(real, generated, classifier="quadratic", n_bootstrap=0)
+        t = r.replicates
+        assert isinstance(t, RowTerms) and len(t.real) == 600 and len(t.generated) == 500
+        # the fit influence is centred within each class, so the terms' means give the value exactly
+        assert t.real.mean() + t.generated.mean() + t.constant == pytest.approx(r.value, rel=1e-9, abs=1e-12)
+
+
+def test_paired_row_test_by_hand():
+    a = RowTerms(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.5, 0.7, 0.6]), 0.1, "ref")
+    b = RowTerms(np.array([0.5, 1.0, 2.5, 3.0]), np.array([0.2, 0.1, 0.3]), 0.0, "ref")
+    t = paired_divergence_test(3.0, a, 2.0, b)
+    d = np.array([0.5, 1.0, 0.5, 1.0])
+    se = math.sqrt(d.var(ddof=1) / 4 + 0.01 / 3 + 0.01 / 3)
+    assert t.difference == 1.0 and t.se == pytest.approx(se, rel=1e-12)
+    assert t.pvalue == pytest.approx(2 * stats.norm.sf(1.0 / se), rel=1e-12)
+    assert t.ci.low == pytest.approx(1.0 - 1.959963984540054 * se, rel=1e-12)
+    with pytest.raises(metrics.InputError, match="different reference rows"):
+        paired_divergence_test(3.0, a, 2.0, RowTerms(b.real, b.generated, 0.0, "other"))
+
+
+def test_classifier_divergences_are_compared_row_by_row():
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=(800, 2))
+    sets = {"near": rng.normal(size=(800, 2)) + [0.1, 0.0], "far": rng.normal(size=(800, 2)) + [1.0, 0.0]}
+    spec = metrics.get_metric("kl")
+    opts = {"seed": 0, "classifier": "quadratic", "n_bootstrap": 0}
+    results = {m: spec.func(ref, x, **opts) for m, x in sets.items()}
+    (c,) = compare(spec, {m: (ref, x) for m, x in sets.items()}, results, options=opts, seed=0)
+    assert c.method.startswith("paired row terms z") and c.better() == "near" and c.pvalue < 1e-6
+    assert c.difference == results["near"].value - results["far"].value
+
+
+def test_level_small_for_two_models_of_equal_quality():
+    # mirror images of each other against a symmetric reference: equal expected KL by symmetry.
+    # 20 seeds: more than 4 rejections at alpha = 0.05 has probability 0.003 under a correct level
+    spec = metrics.get_metric("kl")
+    pvalues = []
+    for s in range(20):
+        rng = np.random.default_rng([s, 5])
+        ref, a = _ring(400, rng), _ring(400, rng, range(4))
+        b = _ring(400, rng, range(4)) * [1.0, -1.0]
+        opts = {"seed": s, "classifier": "quadratic", "n_bootstrap": 0}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MetricWarning)
+            res = {"a": spec.func(ref, a, **opts), "b": spec.func(ref, b, **opts)}
+        (c,) = compare(spec, {"a": (ref, a), "b": (ref, b)}, res, options=opts, seed=s)
+        pvalues.append(c.pvalue)
+    assert np.sum(np.array(pvalues) < 0.05) <= 4, pvalues
+
+
+def test_near_copies_make_every_d_pi_a_lower_bound():
+    # a "memoriser": 600 training points, each emitted about twice with tiny noise
+    rng = np.random.default_rng(2)
+    train, real = _ring(600, rng), _ring(1200, rng)
+    copies = train[rng.integers(0, 600, 1200)] + 0.01 * rng.normal(size=(1200, 2))
+    with pytest.warns(MetricWarning, match=r"every d_pi .* is only a lower bound: \d+\.\d% of the generated rows"):
+        r = metrics.get_metric("spectrum")(real, copies, n_bootstrap=50)
+    assert r.bound == "lower" and r.ci is None and all(row["bound"] == "lower" for row in r.extras["spectrum"])
+    assert r.extras["near_copies_generated"] >= 0.15 and r.extras["near_copies_pvalue"] < 1e-3
+    # an independent sample of the same density: no near-copies, no bound
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", MetricWarning)
+        ok = metrics.get_metric("spectrum")(real, _ring(1200, rng), n_bootstrap=50)
+    assert ok.bound is None and ok.extras["near_copies_generated"] < 0.1
