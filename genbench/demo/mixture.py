@@ -454,12 +454,14 @@ def _readme(out: Path, models, truth, lb, dis, missing, *, quick, seed, n, n_mc,
              "every oppositely ordered pair, are in the leaderboard below.\n")
     text += ("\n## Figures\n\nSamples of each model (red) over the density of P (grey):\n\n![samples](samples.png)\n\n"
              "The d_pi spectrum of each model: exact (left); estimated from samples only by the registered "
-             "`spectrum` metric with its default classifier `auto` (middle: per fold the constant model, a "
-             "quadratic logistic regression or gradient boosting, whichever has the lowest held-out log "
-             "loss, calibrated); and, in full-size runs, by the old default `classifier='quadratic'` "
-             "(right), which cannot see a ring of modes when the first two moments match and calls the ML "
-             "Gaussian perfect. Classifier estimates are bounded by what the classifier can tell apart: "
-             "where one side has mass the other lacks the end of the curve is only a lower bound (open "
+             "`spectrum` metric with its default classifier `auto` (middle: one model for every fold, the "
+             "constant model, a polynomial logistic regression, gradient boosting or a nearest-neighbour "
+             "ratio, whichever has the lowest held-out log loss, calibrated); and, in full-size runs, by the "
+             "old default `classifier='quadratic'` (right), which cannot see a ring of modes when the first "
+             "two moments match and calls the ML Gaussian perfect. The registered `spectrum` value is the "
+             "mean of the curve over 0 < pi < 1. Classifier estimates are bounded by what the classifier "
+             "can tell apart: where one side has mass the other lacks the end of the curve is only a lower "
+             "bound, and where the generated rows hold near-copies (the memoriser) the whole curve is (open "
              "circles; `bound = lower` in the results and \"> value\" in the leaderboard)"
              + _lower_bound_text(lb.results) + ".\n\n![spectrum](spectrum.png)\n\n")
     if (out / "likelihood_vs_quality.png").exists():
