@@ -330,14 +330,15 @@ def _logistic_fold_fit(est, x_train, y_train, x_test, test, train):
     info[np.diag_indices_from(info)] += ridge
     score = phi.T @ (((y_train - prob) ** 2)[:, None] * phi)
     j_inv = np.linalg.pinv(info, hermitian=True)
-    sigma = j_inv @ score @ j_inv
+    prospective = j_inv @ score @ j_inv
     # the class counts of a training fold are fixed by stratification (case-control sampling, not
     # Bernoulli labels): that removes 1/n1 + 1/n0 from the intercept's variance (Prentice & Pyke 1979)
     n1 = int(np.sum(y_train))
+    sigma = prospective.copy()
     sigma[0, 0] -= 1.0 / n1 + 1.0 / (len(y_train) - n1)
     phi_test = np.hstack([np.ones((len(x_test), 1)), pre.transform(x_test)])
-    return _FoldFit(test=np.asarray(test), phi_test=phi_test, sigma=sigma, train=np.asarray(train),
-                    scores=(y_train - prob)[:, None] * phi, j_inv=j_inv)
+    return _FoldFit(test=np.asarray(test), phi_test=phi_test, sigma=sigma, prospective=prospective,
+                    train=np.asarray(train), scores=(y_train - prob)[:, None] * phi, j_inv=j_inv)
 
 
 @dataclass(frozen=True)
@@ -347,6 +348,7 @@ class _FoldFit:
     test: np.ndarray  # held-out row indices (pooled order)
     phi_test: np.ndarray  # their features, with a leading 1
     sigma: np.ndarray  # sandwich covariance of the coefficients (case-control intercept)
+    prospective: np.ndarray  # the same without the case-control term (Bernoulli labels): larger
     train: np.ndarray  # training row indices
     scores: np.ndarray  # each training row's score (y - p) phi: theta_hat - theta* ~ j_inv @ sum(scores)
     j_inv: np.ndarray  # inverse penalised information of the training rows
@@ -953,7 +955,10 @@ def _fit_error(fit: _CrossFit, pis):
         # this fold's model serves 1/cv of the rows: its coefficient error theta_hat - theta* ~
         # j_inv @ (sum of its training rows' scores) moves the value by grad @ that / cv
         influence[:, f.train] += (grad @ f.j_inv) @ f.scores.T / fit.cv
-        grads.append((grad, f.sigma))
+        # the intervals use the prospective covariance: with the case-control one the ends'
+        # intervals under-covered (measured: KL and reverse KL in the corr-2d world 0.84 and 0.84 of
+        # 50 seeds; with this one 0.94 and 0.98), so the reduction is left out there
+        grads.append((grad, f.prospective))
     return correction, influence, grads
 
 
