@@ -51,7 +51,7 @@ def test_jackknife_comparisons_all_pairs_with_holm():
         assert isinstance(c, Comparison) and c.status == "ok" and c.metric == "fid"
         assert c.difference == results[c.model_a].value - results[c.model_b].value
         assert c.adjustment == "holm over 3 pairs of fid"
-        assert c.method == "paired grouped jackknife t (10 groups, 9 df)"
+        assert c.method == "paired grouped jackknife t (10 groups, 9 df, second-order corrected variance)"
         assert c.ci.low < c.difference < c.ci.high
         # the t statistic and interval agree: p < 0.05 exactly when 0 is outside the 95% interval
         assert (c.pvalue < 0.05) == (not c.ci.low <= 0.0 <= c.ci.high)
