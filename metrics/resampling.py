@@ -75,6 +75,14 @@ pairs ``(g, g + 1 mod G)`` are used (``G`` extra values per model, not ``G (G - 
 
     v_2 = max(v - [(G - 2) / (G (G - 1)^2) - (G - 1) / (2 G^3)] s_b^2,  v / r_G).
 
+An interval centred at the bias-corrected value ``S_bc = G S - (G - 1) mean S_(.)`` (FID, energy)
+needs that estimator's variance instead: its linear part is ``S``'s, its quadratic part is
+``sum_{i<j} b_ij / (G (G - 1))``, of variance ``s_b^2 / (2 G (G - 1))`` (``G^2 / (G - 1)^2 = 1.23``
+times ``S``'s), so the excess is ``[(G - 2) / (G (G - 1)^2) - 1 / (2 G (G - 1))] s_b^2`` and the floor
+``v (G - 1) / (2 (G - 2))``. :func:`jackknife_interval` still leaves such intervals uncorrected by
+default: near their boundary 0 these distances have a spread that grows with the value, and the
+narrower interval missed the population FID from below (95% interval, ring world of the tests:
+coverage 84% with the plain-centre constants, 87% with these, 90% uncorrected, over 100 seeds).
 The floor ``v / r_G`` is the value for a purely quadratic statistic: the correction never goes
 below it (``s_b^2`` is estimated from 10 squares, so without the floor a noisy overestimate could
 drive the variance to 0 or below). A paired difference uses ``D``'s own values ``D_(k)``,
@@ -297,16 +305,14 @@ def _kappa(g: int) -> float:
     return 1.0 + 2.0 * (g - 2) / (g - 1) ** 2 + 2.0 * (g - 3) / ((g - 1) ** 2 * (g - 2))
 
 
-def _inflation(g: int) -> float:
-    """``r_G``: how many times the jackknife variance overstates a purely quadratic statistic's."""
-    return 2.0 * g * g * (g - 2) / (g - 1) ** 3
-
-
-def _second_order_variance(full: float, values: np.ndarray, pair_values: np.ndarray | None) -> tuple[float, dict]:
+def _second_order_variance(full: float, values: np.ndarray, pair_values: np.ndarray | None,
+                           centre: str = "plain") -> tuple[float, dict]:
     """Jackknife variance of ``values``, corrected for its quadratic bias when ``pair_values`` exist.
 
-    Returns the variance and a dict describing it (``variance``: which estimate; the plain one and
-    the subtracted excess when corrected).
+    ``centre="bias-corrected"``: the variance of ``G S - (G - 1) mean S_(.)`` instead of ``S``'s (its
+    quadratic part is ``G^2 / (G - 1)^2`` times larger, see the module notes). Returns the variance
+    and a dict describing it (``variance``: which estimate; the plain one and the subtracted excess
+    when corrected).
     """
     v = _jackknife_variance(values)
     g = len(values)
@@ -320,8 +326,12 @@ def _second_order_variance(full: float, values: np.ndarray, pair_values: np.ndar
         return v, {"variance": "jackknife"}
     q = (g * (full / scale) - (g - 1) * (values[k] + values[l]) / scale + (g - 2) * pair_values / scale)
     sigma_b2 = g * g * float(q @ q) / g / _kappa(g) * scale * scale  # G^2 mean(Q^2) / kappa_G
-    excess = ((g - 2) / (g * (g - 1) ** 2) - (g - 1) / (2.0 * g ** 3)) * sigma_b2
-    floor = v / _inflation(g)
+    # E[v] carries (G - 2) s_b^2 / (G (G - 1)^2); the target carries (G - 1) s_b^2 / (2 G^3) (plain) or
+    # s_b^2 / (2 G (G - 1)) (bias-corrected centre)
+    target = 1.0 / (2.0 * g * (g - 1)) if centre == "bias-corrected" else (g - 1) / (2.0 * g ** 3)
+    jack = (g - 2) / (g * (g - 1) ** 2)
+    excess = (jack - target) * sigma_b2
+    floor = v * target / jack
     out = max(v - excess, floor)
     return out, {"variance": "second-order corrected jackknife" + (" (at its floor v / r_G)" if out == floor else ""),
                  "jackknife_variance": v, "quadratic_excess": float(v - out)}
@@ -384,7 +394,8 @@ def jackknife_values(func: Callable, real, generated=None, *, groups: int = GROU
 
 
 def jackknife_interval(value: float, replicates: GroupReplicates, level: float = 0.95, *,
-                       low: float | None = None, high: float | None = None) -> tuple[ConfidenceInterval, float]:
+                       low: float | None = None, high: float | None = None,
+                       second_order: bool | None = None) -> tuple[ConfidenceInterval, float]:
     """Interval for a metric from its leave-one-group-out values.
 
     Parameters
@@ -397,6 +408,12 @@ def jackknife_interval(value: float, replicates: GroupReplicates, level: float =
         Nominal coverage.
     low, high : float, optional
         Range of the metric (e.g. 0 for FID): the interval is clipped to it.
+    second_order : bool, optional
+        Correct the jackknife variance for its second-order bias (needs ``replicates.pair_values``).
+        Default: for a plain centre, yes; for a bias-corrected one, no. Those are plug-in distances
+        near their boundary 0 (FID, energy), whose spread grows with the value: a narrower interval
+        misses the population value from below when the estimate is low (measured: FID's 95%
+        interval covered it in 87% of 100 seeds of the ring world corrected, 90% plain).
 
     Returns
     -------
@@ -420,7 +437,10 @@ def jackknife_interval(value: float, replicates: GroupReplicates, level: float =
     centre = float(value)
     if replicates.centre == "bias-corrected":
         centre = float(g * value - (g - 1) * values.mean())
-    variance, info = _second_order_variance(replicates.full(value), values, replicates.pair_values)
+    if second_order is None:
+        second_order = replicates.centre != "bias-corrected"
+    variance, info = _second_order_variance(replicates.full(value), values,
+                                            replicates.pair_values if second_order else None, replicates.centre)
     se = math.sqrt(variance + replicates.extra_variance)
     half = float(stats.t.ppf(0.5 + level / 2.0, g - 1) * se)
     lo, hi = centre - half, centre + half

@@ -108,6 +108,25 @@ def test_paired_jackknife_corrected_by_hand():
     assert plain.se == pytest.approx(math.sqrt(0.9 * ((va - vb - (va - vb).mean()) ** 2).sum()), rel=1e-12)
 
 
+def test_bias_corrected_interval_second_order_is_opt_in():
+    rng = np.random.default_rng(5)
+    values, pairs = rng.normal(size=10) * 0.01 + 1.0, rng.normal(size=10) * 0.01 + 0.98
+    reps = GroupReplicates(values, 0, (40, 40), "bias-corrected", pair_values=pairs)
+    t = stats.t.ppf(0.975, 9)
+    v = 0.9 * ((values - values.mean()) ** 2).sum()
+    ci, centre = jackknife_interval(1.0, reps)
+    assert (ci.high - ci.low) / 2 == pytest.approx(t * math.sqrt(v), rel=1e-12)
+    assert "second-order" not in ci.method
+    ci, _ = jackknife_interval(1.0, reps, second_order=True)
+    # the bias-corrected estimator's quadratic part has variance s_b^2 / (2 G (G - 1))
+    q = np.array([10 * 1.0 - 9 * (values[k] + values[(k + 1) % 10]) + 8 * pairs[k] for k in range(10)])
+    kappa = 1 + 2 * 8 / 81 + 2 * 7 / (81 * 8)
+    sigma_b2 = 100 * np.mean(q ** 2) / kappa
+    expected = max(v - (8 / 810 - 1 / 180) * sigma_b2, v * 9 / 16)
+    assert (ci.high - ci.low) / 2 == pytest.approx(t * math.sqrt(expected), rel=1e-12)
+    assert "second-order corrected variance" in ci.method
+
+
 def test_pair_values_by_re_evaluation():
     x = np.arange(20.0)
     values, pairs = jackknife_values(np.sum, x, groups=4, pairs=True)
