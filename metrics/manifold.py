@@ -57,8 +57,9 @@ _SHARED_KS = (3, 5)
 #: Extra neighbours kept per row beyond K; they let the float32 pass prove that the exact K nearest
 #: are among the kept candidates (otherwise that row falls back to an exact float64 scan).
 _EXTRA_CANDIDATES = 8
-#: Entries kept per memo (each holds derived numbers only, O(n * K)).
-_MEMO_SIZE = 4
+#: Entries kept per memo (each holds derived numbers only, O(n * K)). A board scores every model on
+#: precision, then on recall ...: with fewer entries than models + 1, each metric recomputed them all.
+_MEMO_SIZE = 16
 #: Pairs recomputed exactly per batch: small enough that the gathered rows stay in cache.
 _EXACT_BATCH = 128
 #: Candidate pairs whose float32 distances are checked against every replicate's radii at once.
