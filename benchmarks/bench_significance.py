@@ -4,8 +4,8 @@ Sections (pick with --only):
   * mixture: 11 models x every metric of the demo ``mixture`` suite (log_likelihood, parzen, fid,
     kid, mmd_test, c2st, kl, reverse_kl, spectrum, precision, recall, density, coverage), n = 1,000,
     d = 2 (ring-of-Gaussians models: noise, dropped modes, scale changes). Times the metric values
-    as the runner computes them (each now also returns its leave-one-group-out replicates where it
-    has a fast path) and, separately, ``compare`` for all 55 pairs of every metric.
+    as the runner computes them (each now also returns its leave-one-group-out replicates, and the
+    leave-two-groups-out pair values of the second-order variance correction, where it has a fast path) and, separately, ``compare`` for all 55 pairs of every metric.
   * large: 5 models at n = 10,000, d = 2,048 (float32 features), fid, kid, precision, recall,
     density, coverage: metric values with replicates, then every pair's comparison.
   * ratio: one pair at n = 1,000, d = 2, per metric: today's label-permutation test

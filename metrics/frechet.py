@@ -32,7 +32,7 @@ import scipy.linalg.blas
 from ._checks import as_matrix, check_finite, check_int, max_abs, power_of_two_scale
 from .errors import InputError, MetricWarning
 from .registry import metric
-from .resampling import GROUPS, GroupReplicates, group_labels, jackknife_interval
+from .resampling import GROUPS, GroupReplicates, group_labels, jackknife_interval, pair_groups
 from .result import MetricResult
 
 __all__ = ["GaussianStats", "frechet_distance", "fid"]
@@ -296,38 +296,61 @@ def _frechet_from_features(real: np.ndarray, generated: np.ndarray) -> tuple[flo
 
 
 def _fid_replicates(real: np.ndarray, generated: np.ndarray, groups: int, seed: int = 0) -> GroupReplicates:
-    """Leave-one-group-out FIDs (the same group dropped from both sets) from per-group moment sums.
+    """Leave-one- and leave-two-groups-out FIDs (the same groups dropped from both sets) from group moment sums.
 
-    With rows centred at the set's mean c, the sums over the rows outside group g are ``-s_g`` and
-    ``M - M_g`` (``s_g``, ``M_g``: the group's sum and scatter), so each replicate's mean and
-    covariance cost one group scatter instead of a pass over the whole set. When the value uses the
+    With rows centred at the set's mean c, the sums over the rows outside the dropped groups D are
+    ``-sum_{g in D} s_g`` and ``M - sum_{g in D} M_g`` (``s_g``, ``M_g``: group g's sum and scatter),
+    so each replicate's mean and covariance cost no pass over the set: every group scatter is formed
+    once (``M_g`` is kept for the pair ``(g, g + 1)`` and ``M_0`` for the last pair ``(G - 1, 0)``).
+    The pair values (:func:`metrics.resampling.pair_groups`) feed the second-order correction of the
+    jackknife variance; each replicate costs one trace-square-root solve. When the value uses the
     n < d cross-Gram route, replicates are re-evaluated on the leave-out rows with that route.
     """
     labels = [group_labels(len(x), groups, seed) for x in (real, generated)]
-    values = np.empty(groups)
-    if max(len(real), len(generated)) < real.shape[1]:
-        for g in range(groups):
-            values[g] = _frechet_from_features(real[labels[0] != g], generated[labels[1] != g])[0]
-        return GroupReplicates(values, seed, (len(real), len(generated)), "bias-corrected",
-                               method="re-evaluated (cross-Gram route)")
+    sizes = (len(real), len(generated))
+    pairs = pair_groups(groups)
+    if max(sizes) < real.shape[1]:
+        def leave_out(drop):
+            return _frechet_from_features(*(x[~np.isin(lab, drop)] for x, lab in zip((real, generated), labels)))[0]
+
+        values = np.array([leave_out([g]) for g in range(groups)])
+        pair_values = np.array([leave_out(list(gh)) for gh in pairs])
+        return GroupReplicates(values, seed, sizes, "bias-corrected", method="re-evaluated (cross-Gram route)",
+                               pair_values=pair_values)
     moments = []
-    for x in (real, generated):
+    for x, lab in zip((real, generated), labels):
         centre = x.mean(axis=0)
         xc = x - centre
-        moments.append((centre, xc, xc.T @ xc))
-    for g in range(groups):
-        stats = []
-        for (centre, xc, scatter), lab in zip(moments, labels):
+        moments.append((centre, xc, xc.T @ xc, lab))
+
+    def group_moments(g):
+        out = []
+        for centre, xc, _, lab in moments:
             xg = xc[lab == g]
-            rest = len(xc) - len(xg)
-            s = -xg.sum(axis=0)  # sum of the centred rows outside g (all centred rows sum to 0)
-            cov = (scatter - xg.T @ xg - np.outer(s, s) / rest) / (rest - 1)
+            out.append((len(xg), xg.sum(axis=0), xg.T @ xg))
+        return out
+
+    def leave_out(parts):
+        """FID without the groups whose (count, sum, scatter) per set are in ``parts``."""
+        stats = []
+        for t, (centre, xc, scatter, _) in enumerate(moments):
+            rest = len(xc) - sum(p[t][0] for p in parts)
+            s = -sum(p[t][1] for p in parts)  # sum of the centred rows outside (all centred rows sum to 0)
+            cov = (scatter - sum(p[t][2] for p in parts) - np.outer(s, s) / rest) / (rest - 1)
             stats.append((centre + s / rest, cov))
         (mu1, s1), (mu2, s2) = stats
         diff = mu1 - mu2
-        values[g] = max(float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * _trace_sqrt_product(s1, s2)), 0.0)
-    return GroupReplicates(values, seed, (len(real), len(generated)), "bias-corrected",
-                           method="group moment sums")
+        return max(float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * _trace_sqrt_product(s1, s2)), 0.0)
+
+    values, pair_values = np.empty(groups), np.empty(groups)
+    first = current = group_moments(0)
+    for g in range(groups):
+        values[g] = leave_out([current])
+        following = first if g + 1 == groups else group_moments(g + 1)
+        pair_values[g] = leave_out([current, following])
+        current = following
+    return GroupReplicates(values, seed, sizes, "bias-corrected", method="group moment sums",
+                           pair_values=pair_values)
 
 
 def _as_stats_or_features(x, name: str):
@@ -372,8 +395,9 @@ def fid(real, generated) -> MetricResult:
     Covariances use ``ddof=1``, the convention of pytorch-fid, clean-fid and torch-fidelity, so
     values agree with them on the same features. FID has a large positive bias at small n
     (Chong & Forsyth 2020); compare models only at equal n. The replicates come from per-group
-    moment sums (one group scatter per replicate, no second pass over the data) and cost one extra
-    trace-square-root solve each.
+    moment sums (one group scatter per group, no second pass over the data) and cost one extra
+    trace-square-root solve each; so do the ten leave-two-groups-out values that correct the
+    jackknife variance for its second-order bias.
 
     References
     ----------
@@ -420,7 +444,8 @@ def fid(real, generated) -> MetricResult:
         if min(counts) >= 2 * GROUPS:
             reps = _fid_replicates(real, generated, GROUPS)
             if scale != 1.0:
-                reps = dataclasses.replace(reps, values=reps.values * (scale * scale))
+                reps = dataclasses.replace(reps, values=reps.values * (scale * scale),
+                                           pair_values=reps.pair_values * (scale * scale))
             ci, centre = jackknife_interval(value, reps, low=0.0)
             return MetricResult("fid", value, higher_is_better=False, ci=ci, n=counts, replicates=reps,
                                 extras={"route": route, "bias_corrected": centre})

@@ -28,7 +28,7 @@ import numpy as np
 from ._checks import check_choice, check_int, check_pair, check_seed, max_abs, power_of_two_scale
 from .errors import InputError, MetricWarning
 from .registry import metric
-from .resampling import GROUPS, GroupReplicates, group_labels, group_seed, jackknife_interval
+from .resampling import GROUPS, GroupReplicates, group_labels, group_seed, jackknife_interval, pair_groups
 from .result import ConfidenceInterval, MetricResult
 
 _KERNELS = ("gaussian", "laplace", "polynomial")
@@ -917,16 +917,19 @@ def _pooled_labels(n, m, groups, seed):
 
 
 def _group_mmd2(block_sums, diag_sums, counts, groups, estimator):
-    """MMD^2 on all rows but group g of each set, for every g, from (2G x 2G) label block sums."""
-    values = np.empty(groups)
-    for g in range(groups):
+    """MMD^2 on all rows but group g of each set, for every g, and on all rows but groups g and
+    g + 1 mod G (:func:`metrics.resampling.pair_groups`), from (2G x 2G) label block sums."""
+    def without(drop):
         keep = np.ones(groups, dtype=bool)
-        keep[g] = False
+        keep[list(drop)] = False
         r, q = np.flatnonzero(keep), groups + np.flatnonzero(keep)
-        values[g] = _mmd2_from_sums(block_sums[np.ix_(r, r)].sum(), block_sums[np.ix_(q, q)].sum(),
-                                    block_sums[np.ix_(r, q)].sum(), diag_sums[r].sum(), diag_sums[q].sum(),
-                                    counts[r].sum(), counts[q].sum(), estimator)
-    return values
+        return _mmd2_from_sums(block_sums[np.ix_(r, r)].sum(), block_sums[np.ix_(q, q)].sum(),
+                               block_sums[np.ix_(r, q)].sum(), diag_sums[r].sum(), diag_sums[q].sum(),
+                               counts[r].sum(), counts[q].sum(), estimator)
+
+    values = np.array([without((g,)) for g in range(groups)], dtype=np.float64)
+    pairs = np.array([without(gh) for gh in pair_groups(groups)], dtype=np.float64)
+    return values, pairs
 
 
 def _group_row_sums(z, sq, n, kern, chunk, estimator, *, centre="plain", seed=0):
@@ -954,8 +957,8 @@ def _group_row_sums(z, sq, n, kern, chunk, estimator, *, centre="plain", seed=0)
             by_label[j0:j1] += k.T @ onehot[i0:i1]
     to_real, to_gen = by_label[:, :GROUPS].sum(axis=1), by_label[:, GROUPS:].sum(axis=1)
     sums, diag_sums = onehot.T @ by_label, onehot.T @ diag
-    values = _group_mmd2(sums, diag_sums, onehot.sum(axis=0), GROUPS, estimator)
-    reps = GroupReplicates(values, seed, (n, m), centre, method="kernel block sums by group")
+    values, pairs = _group_mmd2(sums, diag_sums, onehot.sum(axis=0), GROUPS, estimator)
+    reps = GroupReplicates(values, seed, (n, m), centre, method="kernel block sums by group", pair_values=pairs)
     return to_real, to_gen, diag, reps
 
 
@@ -986,6 +989,11 @@ def _kid_replicates(real, generated, seed, mc_variance, chunk=2048):
         sums += part if i0 == j0 else part + part.T
         if i0 == j0:
             diag[i0:i1] = np.diagonal(k)
-    values = _group_mmd2(sums, onehot.T @ diag, onehot.sum(axis=0), GROUPS, "unbiased")
+    diag_sums, counts = onehot.T @ diag, onehot.sum(axis=0)
+    values, pairs = _group_mmd2(sums, diag_sums, counts, GROUPS, "unbiased")
+    r, q = slice(0, GROUPS), slice(GROUPS, 2 * GROUPS)
+    full = _mmd2_from_sums(sums[r, r].sum(), sums[q, q].sum(), sums[r, q].sum(), diag_sums[r].sum(),
+                           diag_sums[q].sum(), n, m, "unbiased")
     return GroupReplicates(values, seed, (n, m), "plain", extra_variance=mc_variance,
-                           method="polynomial-kernel block sums by group (full-sample U-statistic)")
+                           method="polynomial-kernel block sums by group (full-sample U-statistic)",
+                           pair_values=pairs, full_value=float(full))

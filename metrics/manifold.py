@@ -23,7 +23,9 @@ recomputes every radius and ball membership on what is left: each row keeps its 
 neighbours (exact float64 distances), from which its k-th neighbour outside any group is read; the
 real x generated pairs within the largest leave-out radius are collected in one float32 pass
 (pairs near any replicate's radius recomputed exactly), and each replicate's four counts come from
-those pairs. Tests check the replicates equal re-running the metric on the leave-out rows.
+those pairs. The same lists give the leave-two-groups-out values (groups g and g + 1 mod G) that
+correct the jackknife variance for its second-order bias. Tests check the replicates equal
+re-running the metric on the leave-out rows.
 
 Sharing. The harness calls ``precision``, ``recall``, ``density`` and ``coverage`` one at a time on
 the same arrays. A small LRU memo keyed by a SHA-256 fingerprint of each array's bytes (plus shape,
@@ -46,7 +48,7 @@ import numpy as np
 from ._checks import check_int, check_pair
 from .errors import InputError
 from .registry import metric
-from .resampling import GROUPS, GroupReplicates, group_labels, jackknife_interval
+from .resampling import GROUPS, GroupReplicates, group_labels, jackknife_interval, pair_groups
 from .result import MetricResult
 
 #: k values whose radii and counts are always computed together, so the default calls
@@ -55,8 +57,9 @@ _SHARED_KS = (3, 5)
 #: Extra neighbours kept per row beyond K; they let the float32 pass prove that the exact K nearest
 #: are among the kept candidates (otherwise that row falls back to an exact float64 scan).
 _EXTRA_CANDIDATES = 8
-#: Entries kept per memo (each holds derived numbers only, O(n * K)).
-_MEMO_SIZE = 4
+#: Entries kept per memo (each holds derived numbers only, O(n * K)). A board scores every model on
+#: precision, then on recall ...: with fewer entries than models + 1, each metric recomputed them all.
+_MEMO_SIZE = 16
 #: Pairs recomputed exactly per batch: small enough that the gathered rows stay in cache.
 _EXACT_BATCH = 128
 #: Candidate pairs whose float32 distances are checked against every replicate's radii at once.
@@ -677,22 +680,25 @@ def _with_ci(result: MetricResult, real, generated, k: int, chunk_size: int) -> 
     values = _group_values(real, generated, k, chunk_size)
     if values is None:
         return result
-    reps = GroupReplicates(values[result.metric], 0, (len(real), len(generated)), "plain",
-                           method="k-NN candidate lists by group")
+    both = values[result.metric]
+    reps = GroupReplicates(both[:GROUPS], 0, (len(real), len(generated)), "plain",
+                           method="k-NN candidate lists by group", pair_values=both[GROUPS:])
     low, high = _RANGES[result.metric]
     ci, _ = jackknife_interval(result.value, reps, low=low, high=high)
     return dataclasses.replace(result, ci=ci, replicates=reps)
 
 
 def _group_values(real, generated, k, chunk_size):
-    """Leave-one-group-out precision/recall/density/coverage at ``k``, or None for small sets.
+    """Leave-one- and leave-two-groups-out precision/recall/density/coverage at ``k``, or None for small sets.
 
     Replicate g drops group g of the real and of the generated rows (:func:`metrics.resampling.group_labels`
-    with seed 0) and recomputes every k-NN radius and ball membership on what is left. Memoised like
-    the counts, and computed for the shared k values together, so the four metrics cost one pass.
+    with seed 0), pair replicate g drops groups g and g + 1 mod G, and each recomputes every k-NN
+    radius and ball membership on what is left. Memoised like the counts, and computed for the
+    shared k values together, so the four metrics cost one pass. Each metric gets ``2 G`` values:
+    the ``G`` single, then the ``G`` pair values.
     """
     n, m = len(real), len(generated)
-    left = min(n - -(-n // GROUPS), m - -(-m // GROUPS))  # rows left by the largest group
+    left = min(n - 2 * -(-n // GROUPS), m - 2 * -(-m // GROUPS))  # rows left by the two largest groups
     if min(n, m) < 2 * GROUPS or k > left - 1:
         return None
     ks = tuple(sorted({k, *(s for s in _SHARED_KS if s <= left - 1)}))
@@ -733,36 +739,41 @@ def _neighbour_lists(x, cx: "_Centred", L: int, chunk: int):
     return np.take_along_axis(d2, order, axis=1), np.take_along_axis(idx, order, axis=1)
 
 
-def _loo_radii(x, d2, idx, labels, ks, groups):
-    """Squared k-NN radii with group g removed, shape (groups, n, len(ks)); rows of group g get inf."""
+def _leave_out_radii(x, d2, idx, labels, ks, drops):
+    """Squared k-NN radii with the groups ``drops[j]`` removed, shape (len(drops), n, len(ks)).
+
+    Rows of a removed group get inf.
+    """
     n = len(x)
-    out = np.full((groups, n, len(ks)), np.inf)
-    for g in range(groups):
-        outside = labels[idx] != g
+    out = np.full((len(drops), n, len(ks)), np.inf)
+    for j, drop in enumerate(drops):
+        outside = ~np.isin(labels[idx], drop)
         cnt = np.cumsum(outside, axis=1)
-        own = labels != g
+        own = ~np.isin(labels, drop)
         for t, k in enumerate(ks):
             enough = cnt[:, -1] >= k
             pos = np.argmax(cnt >= k, axis=1)
-            out[g, :, t] = np.where(enough & own, d2[np.arange(n), pos], np.inf)
-            for r in np.flatnonzero(~enough & own):  # too many of the nearest in group g: scan the row
-                others = np.flatnonzero((labels != g) & (np.arange(n) != r))
-                out[g, r, t] = np.sort(_exact_sqdist(x, x, np.full(len(others), r), others))[k - 1]
+            out[j, :, t] = np.where(enough & own, d2[np.arange(n), pos], np.inf)
+            for r in np.flatnonzero(~enough & own):  # too many of the nearest dropped: scan the row
+                others = np.flatnonzero(own & (np.arange(n) != r))
+                out[j, r, t] = np.sort(_exact_sqdist(x, x, np.full(len(others), r), others))[k - 1]
     return out
 
 
 def _group_counts(real, generated, ks, chunk) -> dict:
-    """For each k in ``ks``: ``{metric: ndarray (GROUPS,)}`` of leave-one-group-out values."""
+    """For each k in ``ks``: ``{metric: ndarray (2 GROUPS,)}``: the ``GROUPS`` leave-one-group-out
+    values, then the ``GROUPS`` leave-two-groups-out values over :func:`metrics.resampling.pair_groups`."""
     import torch
 
     n, d = real.shape
     m = len(generated)
     lab_r, lab_g = group_labels(n, GROUPS, 0), group_labels(m, GROUPS, 0)
+    drops = [[g] for g in range(GROUPS)] + [list(gh) for gh in pair_groups(GROUPS)]
     centre = real.mean(axis=0)
     cr, cg = _Centred(real, centre), _Centred(generated, centre)
     L = 2 * max(ks) + _EXTRA_CANDIDATES
-    rr = _loo_radii(real, *_neighbour_lists(real, cr, min(L, n - 1), chunk), lab_r, ks, GROUPS)
-    ss = _loo_radii(generated, *_neighbour_lists(generated, cg, min(L, m - 1), chunk), lab_g, ks, GROUPS)
+    rr = _leave_out_radii(real, *_neighbour_lists(real, cr, min(L, n - 1), chunk), lab_r, ks, drops)
+    ss = _leave_out_radii(generated, *_neighbour_lists(generated, cg, min(L, m - 1), chunk), lab_g, ks, drops)
     # a pair can matter to some replicate only within the largest leave-out radius of either end
     r_max = np.where(np.isfinite(rr), rr, -np.inf).max(axis=(0, 2))
     s_max = np.where(np.isfinite(ss), ss, -np.inf).max(axis=(0, 2))
@@ -792,16 +803,17 @@ def _group_counts(real, generated, ks, chunk) -> dict:
             pj_all.append(pj)
             d2_all.append(dv)
     pi, pj, dv = (np.concatenate(v) for v in (pi_all, pj_all, d2_all))
-    out = {k: {name: np.empty(GROUPS) for name in ("precision", "recall", "density", "coverage")} for k in ks}
-    for g in range(GROUPS):
-        alive = (lab_r[pi] != g) & (lab_g[pj] != g)
-        n_g, m_g = int((lab_r != g).sum()), int((lab_g != g).sum())
+    out = {k: {name: np.empty(len(drops)) for name in ("precision", "recall", "density", "coverage")} for k in ks}
+    for j, drop in enumerate(drops):
+        kept_r, kept_g = ~np.isin(lab_r, drop), ~np.isin(lab_g, drop)
+        alive = kept_r[pi] & kept_g[pj]
+        n_g, m_g = int(kept_r.sum()), int(kept_g.sum())
         for t, k in enumerate(ks):
-            in_real = alive & (dv <= rr[g, pi, t])
-            in_gen = alive & (dv <= ss[g, pj, t])
+            in_real = alive & (dv <= rr[j, pi, t])
+            in_gen = alive & (dv <= ss[j, pj, t])
             res = out[k]
-            res["density"][g] = in_real.sum() / (k * m_g)
-            res["precision"][g] = len(np.unique(pj[in_real])) / m_g
-            res["coverage"][g] = len(np.unique(pi[in_real])) / n_g
-            res["recall"][g] = len(np.unique(pi[in_gen])) / n_g
+            res["density"][j] = in_real.sum() / (k * m_g)
+            res["precision"][j] = len(np.unique(pj[in_real])) / m_g
+            res["coverage"][j] = len(np.unique(pi[in_real])) / n_g
+            res["recall"][j] = len(np.unique(pi[in_gen])) / n_g
     return out

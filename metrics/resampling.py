@@ -29,7 +29,8 @@ the difference ``D_(-g) = T_A(-g) - T_B(-g)`` the jackknife variance
     v = (G - 1) / G * sum_g (D_(-g) - mean D_(-.))^2
 
 estimates ``Var D`` with every source of sampling (reference, A, B) included; the test statistic
-``D / sqrt(v)`` is referred to Student t with ``G - 1`` degrees of freedom (:func:`paired_jackknife`).
+``D / sqrt(v)`` (with ``v`` corrected for its second-order bias, below) is referred to Student t with
+``G - 1`` degrees of freedom (:func:`paired_jackknife`).
 Why this method:
 
 * the estimand is right: the centre is the plain difference ``D``, which is unbiased for
@@ -46,6 +47,69 @@ Why this method:
   counts of precision/recall (Shao & Wu 1989: the delete-d jackknife is consistent for
   non-smooth functionals when d grows faster than sqrt(n)); at ``n = 1000`` and ``G = 10`` each
   group holds 100 rows.
+
+Second-order correction of the jackknife variance
+-------------------------------------------------
+The jackknife variance is biased *upward* (Efron & Stein 1981): exact for the linear (first-order
+Hoeffding) part of a statistic, it overstates the quadratic part. That part dominates exactly when
+the question is hardest: two models of equal quality whose difference ``D`` has a vanishing linear
+term (e.g. A and B are symmetric images of each other about the reference), where the plain jackknife
+test rejected 0.5-1% instead of 5% (issue 13). Model the statistic on ``m`` i.i.d. units (groups) as
+
+    S_m = theta + (1/m) sum_i a_i + (1/m^2) sum_{i<j} b_ij,   Var a = s_a^2, Var b = s_b^2
+
+(``a`` and ``b`` Hoeffding-orthogonal). Then ``Var S_G = s_a^2 / G + (G - 1) s_b^2 / (2 G^3)`` while
+
+    E[v] = s_a^2 / G + (G - 2) s_b^2 / (G (G - 1)^2),
+
+i.e. the quadratic component is inflated ``r_G = 2 G^2 (G - 2) / (G - 1)^3`` times (2.19 at G = 10).
+``s_b^2`` is estimated from leave-*two*-groups-out values ``S_(kl)``: the pseudo-value double difference
+
+    Q_kl = G S - (G - 1) (S_(k) + S_(l)) + (G - 2) S_(kl)
+
+cancels the linear part exactly (the ``1/m`` normalisation change included) and keeps ``b_kl / G``
+plus smaller ``b`` terms, with ``E[Q_kl^2] = kappa_G s_b^2 / G^2``,
+``kappa_G = 1 + 2 (G - 2) / (G - 1)^2 + 2 (G - 3) / ((G - 1)^2 (G - 2))``. Only the ``G`` cyclic
+pairs ``(g, g + 1 mod G)`` are used (``G`` extra values per model, not ``G (G - 1) / 2``;
+:func:`pair_groups`), giving ``s_b^2 ~ G^2 mean(Q^2) / kappa_G`` and
+
+    v_2 = max(v - [(G - 2) / (G (G - 1)^2) - (G - 1) / (2 G^3)] s_b^2,  v / r_G).
+
+An interval centred at the bias-corrected value ``S_bc = G S - (G - 1) mean S_(.)`` (FID, energy)
+needs that estimator's variance instead: its linear part is ``S``'s, its quadratic part is
+``sum_{i<j} b_ij / (G (G - 1))``, of variance ``s_b^2 / (2 G (G - 1))`` (``G^2 / (G - 1)^2 = 1.23``
+times ``S``'s), so the excess is ``[(G - 2) / (G (G - 1)^2) - 1 / (2 G (G - 1))] s_b^2`` and the floor
+``v (G - 1) / (2 (G - 2))``. :func:`jackknife_interval` still leaves such intervals uncorrected by
+default: near their boundary 0 these distances have a spread that grows with the value, and the
+narrower interval missed the population FID from below (95% interval, ring world of the tests:
+coverage 84% with the plain-centre constants, 87% with these, 90% uncorrected, over 100 seeds).
+The floor ``v / r_G`` is the value for a purely quadratic statistic: the correction never goes
+below it (``s_b^2`` is estimated from 10 squares, so without the floor a noisy overestimate could
+drive the variance to 0 or below). A paired difference uses ``D``'s own values ``D_(k)``,
+``D_(kl)`` (``Q`` is linear in ``S``). On a toy (``S = mean(x)^2``, ``x ~ N(mu, 1)``, 10 groups of
+50, 4000 simulations; true variance / mean ``v`` / mean ``v_2`` without the floor): ``mu = 0``,
+7.90e-6 / 1.72e-5 / 8.41e-6; ``mu = 0.05``, 2.73e-5 / 3.67e-5 / 2.79e-5; ``mu = 0.3``,
+7.18e-4 / 7.27e-4 / 7.19e-4: the linear case is left alone, the quadratic one corrected.
+:class:`GroupReplicates` carries the pair values in ``pair_values`` (every fast path computes them
+from the same group statistics); without them both sides fall back to ``v`` and ``method`` says so.
+The idea of estimating the jackknife's bias from double deletions goes back to Efron & Stein (1981,
+section 4) and the second-order jackknife variance estimators there.
+
+Measured (benchmarks/calibrate_significance.py, n = 500, 200 seeds, rejections at alpha = 0.05 of
+two equal-quality models, binomial 99% band 3..19; plain jackknife -> corrected):
+
+    construction  fid      kid      mmd      precision  recall    density   coverage
+    alternate     2 -> 2   1 -> 2   1 -> 2   2 -> 9     5 -> 20   3 -> 17   9 -> 13
+    mirror        11 -> 11 15 -> 15 9 -> 10  1 -> 10    4 -> 19   1 -> 5    8 -> 17
+
+Where it falls short, and why: in ``alternate`` FID/KID/MMD's difference is purely quadratic; the
+plain variance is 2.3-2.6 times the true one, the corrected one 1.5-1.8 times (the floor is a max of
+two noisy estimates of the same value), and even the floor alone (1.1-1.2 times) rejects only 3-5 of
+200, since a degenerate quadratic ``D`` and its variance estimate are correlated. For the k-NN
+metrics the double differences also carry the jitter of recomputed radii, which the quadratic model
+reads as a quadratic part: precision and density then sit at the floor (1.2-1.5 and 0.9-1.2 times
+the true variance, from 2.7-3.2 and 2.0-2.7), while recall, whose difference is mostly linear (the
+reference's mass in the modes each model covers), is over-corrected to 0.7 times (from 1.1-1.2).
 
 Intervals for a metric's own value use the same replicates (:func:`jackknife_interval`). The
 centre follows the estimand: the *plain* value for metrics whose estimand is their expectation at
@@ -94,7 +158,7 @@ from ._checks import check_choice, check_int, check_level
 from .errors import InputError
 from .result import ConfidenceInterval
 
-__all__ = ["GROUPS", "GroupReplicates", "DifferenceTest", "group_labels", "group_seed", "jackknife_values",
+__all__ = ["GROUPS", "GroupReplicates", "DifferenceTest", "group_labels", "group_seed", "pair_groups", "jackknife_values",
            "jackknife_interval", "paired_jackknife", "fold_values", "paired_folds", "adjust_pvalues"]
 
 #: Default number of groups. Ten groups keep each group large (100 rows at n = 1000, which the
@@ -151,6 +215,17 @@ def group_labels(n: int, groups: int = GROUPS, seed: int = 0) -> np.ndarray:
     return labels
 
 
+def pair_groups(groups: int = GROUPS) -> list[tuple[int, int]]:
+    """The ``groups`` cyclic pairs ``(g, g + 1 mod groups)`` whose double deletions estimate the quadratic part.
+
+    Examples
+    --------
+    >>> pair_groups(4)
+    [(0, 1), (1, 2), (2, 3), (3, 0)]
+    """
+    return [(g, (g + 1) % groups) for g in range(groups)]
+
+
 @dataclass(frozen=True)
 class GroupReplicates:
     """Leave-one-group-out values of a metric, carried (in memory only) beside its result.
@@ -171,6 +246,14 @@ class GroupReplicates:
         variance of its mean over random subsets). Added to every variance built from them.
     method : str
         How the replicates were made (fast path or re-evaluation).
+    pair_values : ndarray of shape (G,), optional
+        ``pair_values[g]``: the metric on every row except groups ``g`` and ``g + 1 mod G`` of each
+        input set (:func:`pair_groups`). With them the jackknife variance is corrected for its
+        second-order bias (see the module notes); without, the plain jackknife variance is used.
+    full_value : float, optional
+        The statistic on all rows whose leave-out values these are, when it is not the reported value
+        (KID reports a mean over random subsets; its replicates are of the full-sample U-statistic).
+        The second-order correction needs it; by default the reported value is used.
     """
 
     values: np.ndarray
@@ -179,6 +262,12 @@ class GroupReplicates:
     centre: str = "plain"
     extra_variance: float = 0.0
     method: str = ""
+    pair_values: np.ndarray | None = None
+    full_value: float | None = None
+
+    def full(self, value: float) -> float:
+        """The full-set statistic the replicates leave groups out of: ``full_value``, else ``value``."""
+        return float(value) if self.full_value is None else float(self.full_value)
 
     @property
     def groups(self) -> int:
@@ -227,6 +316,43 @@ def _jackknife_variance(values: np.ndarray) -> float:
     return float((g - 1) / g * (unit @ unit)) * scale * scale
 
 
+def _kappa(g: int) -> float:
+    """``E[Q_kl^2] = kappa_G s_b^2 / G^2`` for the double difference of a pure quadratic statistic."""
+    return 1.0 + 2.0 * (g - 2) / (g - 1) ** 2 + 2.0 * (g - 3) / ((g - 1) ** 2 * (g - 2))
+
+
+def _second_order_variance(full: float, values: np.ndarray, pair_values: np.ndarray | None,
+                           centre: str = "plain") -> tuple[float, dict]:
+    """Jackknife variance of ``values``, corrected for its quadratic bias when ``pair_values`` exist.
+
+    ``centre="bias-corrected"``: the variance of ``G S - (G - 1) mean S_(.)`` instead of ``S``'s (its
+    quadratic part is ``G^2 / (G - 1)^2`` times larger, see the module notes). Returns the variance
+    and a dict describing it (``variance``: which estimate; the plain one and the subtracted excess
+    when corrected).
+    """
+    v = _jackknife_variance(values)
+    g = len(values)
+    if pair_values is None or g < 3 or not math.isfinite(v):
+        return v, {"variance": "jackknife"}
+    pair_values = np.asarray(pair_values, dtype=np.float64)
+    k, l = np.array(pair_groups(g)).T
+    # in units of the largest magnitude: Q takes differences of values up to ~1e300 (huge features)
+    scale = float(max(abs(full), np.max(np.abs(values)), np.max(np.abs(pair_values))))
+    if scale == 0.0 or not math.isfinite(scale):
+        return v, {"variance": "jackknife"}
+    q = (g * (full / scale) - (g - 1) * (values[k] + values[l]) / scale + (g - 2) * pair_values / scale)
+    sigma_b2 = g * g * float(q @ q) / g / _kappa(g) * scale * scale  # G^2 mean(Q^2) / kappa_G
+    # E[v] carries (G - 2) s_b^2 / (G (G - 1)^2); the target carries (G - 1) s_b^2 / (2 G^3) (plain) or
+    # s_b^2 / (2 G (G - 1)) (bias-corrected centre)
+    target = 1.0 / (2.0 * g * (g - 1)) if centre == "bias-corrected" else (g - 1) / (2.0 * g ** 3)
+    jack = (g - 2) / (g * (g - 1) ** 2)
+    excess = (jack - target) * sigma_b2
+    floor = v * target / jack
+    out = max(v - excess, floor)
+    return out, {"variance": "second-order corrected jackknife" + (" (at its floor v / r_G)" if out == floor else ""),
+                 "jackknife_variance": v, "quadratic_excess": float(v - out)}
+
+
 def _t_test(difference: float, variance: float, df: int, level: float, method: str, extras=None) -> DifferenceTest:
     from scipy import stats
 
@@ -242,7 +368,8 @@ def _t_test(difference: float, variance: float, df: int, level: float, method: s
     return DifferenceTest(float(difference), se, df, p, ci, method, dict(extras or {}))
 
 
-def jackknife_values(func: Callable, real, generated=None, *, groups: int = GROUPS, seed: int = 0) -> np.ndarray:
+def jackknife_values(func: Callable, real, generated=None, *, groups: int = GROUPS, seed: int = 0,
+                     pairs: bool = False):
     """Leave-one-group-out values of any metric by re-evaluation (the black-box route).
 
     Parameters
@@ -253,10 +380,13 @@ def jackknife_values(func: Callable, real, generated=None, *, groups: int = GROU
         The input sets; each is split by :func:`group_labels` ``(len, groups, seed)``.
     groups, seed : int
         Number of groups and seed of the assignment.
+    pairs : bool
+        Also return the leave-two-groups-out values over the cyclic pairs of :func:`pair_groups`
+        (``groups`` more evaluations), which :class:`GroupReplicates` takes as ``pair_values``.
 
     Returns
     -------
-    ndarray of shape (groups,)
+    ndarray of shape (groups,), or (values, pair_values) when ``pairs``
 
     Examples
     --------
@@ -271,11 +401,17 @@ def jackknife_values(func: Callable, real, generated=None, *, groups: int = GROU
     out = np.empty(groups)
     for g in range(groups):
         out[g] = float(func(*[s[lab != g] for s, lab in zip(sets, labels)]))
-    return out
+    if not pairs:
+        return out
+    two = np.empty(groups)
+    for g, h in pair_groups(groups):
+        two[g] = float(func(*[s[(lab != g) & (lab != h)] for s, lab in zip(sets, labels)]))
+    return out, two
 
 
 def jackknife_interval(value: float, replicates: GroupReplicates, level: float = 0.95, *,
-                       low: float | None = None, high: float | None = None) -> tuple[ConfidenceInterval, float]:
+                       low: float | None = None, high: float | None = None,
+                       second_order: bool | None = None) -> tuple[ConfidenceInterval, float]:
     """Interval for a metric from its leave-one-group-out values.
 
     Parameters
@@ -288,6 +424,12 @@ def jackknife_interval(value: float, replicates: GroupReplicates, level: float =
         Nominal coverage.
     low, high : float, optional
         Range of the metric (e.g. 0 for FID): the interval is clipped to it.
+    second_order : bool, optional
+        Correct the jackknife variance for its second-order bias (needs ``replicates.pair_values``).
+        Default: for a plain centre, yes; for a bias-corrected one, no. Those are plug-in distances
+        near their boundary 0 (FID, energy), whose spread grows with the value: a narrower interval
+        misses the population value from below when the estimate is low (measured: FID's 95%
+        interval covered it in 87% of 100 seeds of the ring world corrected, 90% plain).
 
     Returns
     -------
@@ -311,7 +453,11 @@ def jackknife_interval(value: float, replicates: GroupReplicates, level: float =
     centre = float(value)
     if replicates.centre == "bias-corrected":
         centre = float(g * value - (g - 1) * values.mean())
-    se = math.sqrt(_jackknife_variance(values) + replicates.extra_variance)
+    if second_order is None:
+        second_order = replicates.centre != "bias-corrected"
+    variance, info = _second_order_variance(replicates.full(value), values,
+                                            replicates.pair_values if second_order else None, replicates.centre)
+    se = math.sqrt(variance + replicates.extra_variance)
     half = float(stats.t.ppf(0.5 + level / 2.0, g - 1) * se)
     lo, hi = centre - half, centre + half
     if low is not None:
@@ -320,6 +466,7 @@ def jackknife_interval(value: float, replicates: GroupReplicates, level: float =
         lo, hi = min(lo, high), min(hi, high)
     what = "bias-corrected " if replicates.centre == "bias-corrected" else ""
     method = (f"grouped jackknife t ({g} groups, {g - 1} df), centred at the {what}estimate"
+              + ("; second-order corrected variance" if info["variance"] != "jackknife" else "")
               + ("; plus the subset Monte-Carlo variance" if replicates.extra_variance else ""))
     return ConfidenceInterval(lo, hi, level, method), centre
 
@@ -342,7 +489,9 @@ def paired_jackknife(value_a: float, replicates_a: GroupReplicates, value_b: flo
     -------
     DifferenceTest
         Centred at the plain difference (unbiased for the difference of expectations at these sample
-        sizes); standard error from the jackknife variance of the replicate differences plus both
+        sizes); standard error from the jackknife variance of the replicate differences (corrected
+        for its second-order bias when both sides carry ``pair_values``; ``extras["variance"]`` says
+        which, with ``jackknife_variance`` and the ``quadratic_excess`` removed) plus both
         ``extra_variance`` terms; t with ``G - 1`` degrees of freedom.
 
     Examples
@@ -363,9 +512,17 @@ def paired_jackknife(value_a: float, replicates_a: GroupReplicates, value_b: flo
             "reference, `groups` and seed.")
     diffs = np.asarray(replicates_a.values, np.float64) - np.asarray(replicates_b.values, np.float64)
     g = len(diffs)
-    var = _jackknife_variance(diffs) + replicates_a.extra_variance + replicates_b.extra_variance
-    return _t_test(float(value_a) - float(value_b), var, g - 1, level,
-                   f"paired grouped jackknife t ({g} groups, {g - 1} df)", {"groups": g, "df": g - 1})
+    pairs = None
+    if replicates_a.pair_values is not None and replicates_b.pair_values is not None:
+        pairs = np.asarray(replicates_a.pair_values, np.float64) - np.asarray(replicates_b.pair_values, np.float64)
+    difference = float(value_a) - float(value_b)
+    var, info = _second_order_variance(replicates_a.full(value_a) - replicates_b.full(value_b), diffs, pairs)
+    var += replicates_a.extra_variance + replicates_b.extra_variance
+    corrected = info["variance"] != "jackknife"
+    return _t_test(difference, var, g - 1, level,
+                   f"paired grouped jackknife t ({g} groups, {g - 1} df"
+                   + (", second-order corrected variance)" if corrected else ")"),
+                   {"groups": g, "df": g - 1, **info})
 
 
 def fold_values(func: Callable, real, generated=None, *, groups: int = GROUPS, seed: int = 0) -> np.ndarray:

@@ -56,6 +56,86 @@ def test_bias_corrected_centre_removes_the_variance_bias():
     assert np.mean(plain) == pytest.approx(39 / 40, abs=3 * se)
 
 
+def _corrected_variance(full, values, pair_values):
+    """The second-order corrected jackknife variance, written out from the formulas (module notes)."""
+    g = len(values)
+    v = (g - 1) / g * ((values - values.mean()) ** 2).sum()
+    q = np.array([g * full - (g - 1) * (values[k] + values[(k + 1) % g]) + (g - 2) * pair_values[k]
+                  for k in range(g)])
+    kappa = 1 + 2 * (g - 2) / (g - 1) ** 2 + 2 * (g - 3) / ((g - 1) ** 2 * (g - 2))
+    sigma_b2 = g ** 2 * np.mean(q ** 2) / kappa
+    excess = ((g - 2) / (g * (g - 1) ** 2) - (g - 1) / (2 * g ** 3)) * sigma_b2
+    return max(v - excess, v / (2 * g ** 2 * (g - 2) / (g - 1) ** 3))
+
+
+def test_second_order_correction_removes_the_quadratic_bias():
+    # S = mean(x)^2 on 10 groups of 50: at mu = 0 S is purely quadratic, and the plain jackknife variance
+    # overstates Var S by r_10 = 2.19; the corrected one (floor included) is much closer. At mu = 0.3 the
+    # linear term dominates and the correction changes little.
+    rng = np.random.default_rng(0)
+    for mu, plain_ratio, corrected_ratio in ((0.0, (1.9, 2.5), (1.0, 1.75)), (0.3, (0.9, 1.12), (0.9, 1.12))):
+        full, plain, corrected = [], [], []
+        for _ in range(400):
+            x = rng.normal(size=500) + mu
+            values, pairs = jackknife_values(lambda r: r.mean() ** 2, x, pairs=True)
+            reps = GroupReplicates(values, 0, (500,), pair_values=pairs)
+            ci, _ = jackknife_interval(x.mean() ** 2, reps)
+            se = (ci.high - ci.low) / 2 / stats.t.ppf(0.975, 9)
+            assert se ** 2 == pytest.approx(_corrected_variance(x.mean() ** 2, values, pairs), rel=1e-9)
+            full.append(x.mean() ** 2)
+            plain.append(9 / 10 * ((values - values.mean()) ** 2).sum())
+            corrected.append(se ** 2)
+        truth = (2 + 4 * mu ** 2 * 500) / 500 ** 2  # Var of mean(x)^2: 2 s^4 + 4 mu^2 s^2, s^2 = 1/500
+        assert plain_ratio[0] < np.mean(plain) / truth < plain_ratio[1]
+        assert corrected_ratio[0] < np.mean(corrected) / truth < corrected_ratio[1]
+        assert "second-order corrected variance" in ci.method
+
+
+def test_paired_jackknife_corrected_by_hand():
+    rng = np.random.default_rng(3)
+    va, vb, pa, pb = (rng.normal(size=10) * 0.01 + 1.0 for _ in range(4))
+    a = GroupReplicates(va, 0, (40, 40), pair_values=pa)
+    b = GroupReplicates(vb, 0, (40, 40), pair_values=pb, extra_variance=1e-6)
+    t = paired_jackknife(1.0, a, 0.99, b)
+    var = _corrected_variance(0.01, va - vb, pa - pb)
+    assert t.se == pytest.approx(math.sqrt(var + 1e-6), rel=1e-12)
+    assert t.method == "paired grouped jackknife t (10 groups, 9 df, second-order corrected variance)"
+    assert t.extras["jackknife_variance"] == pytest.approx(0.9 * ((va - vb - (va - vb).mean()) ** 2).sum())
+    assert t.extras["variance"].startswith("second-order corrected jackknife")
+    # one side without pair values: the plain jackknife variance, and the method says so
+    plain = paired_jackknife(1.0, a, 0.99, GroupReplicates(vb, 0, (40, 40)))
+    assert plain.method == "paired grouped jackknife t (10 groups, 9 df)" and plain.extras["variance"] == "jackknife"
+    assert plain.se == pytest.approx(math.sqrt(0.9 * ((va - vb - (va - vb).mean()) ** 2).sum()), rel=1e-12)
+
+
+def test_bias_corrected_interval_second_order_is_opt_in():
+    rng = np.random.default_rng(5)
+    values, pairs = rng.normal(size=10) * 0.01 + 1.0, rng.normal(size=10) * 0.01 + 0.98
+    reps = GroupReplicates(values, 0, (40, 40), "bias-corrected", pair_values=pairs)
+    t = stats.t.ppf(0.975, 9)
+    v = 0.9 * ((values - values.mean()) ** 2).sum()
+    ci, centre = jackknife_interval(1.0, reps)
+    assert (ci.high - ci.low) / 2 == pytest.approx(t * math.sqrt(v), rel=1e-12)
+    assert "second-order" not in ci.method
+    ci, _ = jackknife_interval(1.0, reps, second_order=True)
+    # the bias-corrected estimator's quadratic part has variance s_b^2 / (2 G (G - 1))
+    q = np.array([10 * 1.0 - 9 * (values[k] + values[(k + 1) % 10]) + 8 * pairs[k] for k in range(10)])
+    kappa = 1 + 2 * 8 / 81 + 2 * 7 / (81 * 8)
+    sigma_b2 = 100 * np.mean(q ** 2) / kappa
+    expected = max(v - (8 / 810 - 1 / 180) * sigma_b2, v * 9 / 16)
+    assert (ci.high - ci.low) / 2 == pytest.approx(t * math.sqrt(expected), rel=1e-12)
+    assert "second-order corrected variance" in ci.method
+
+
+def test_pair_values_by_re_evaluation():
+    x = np.arange(20.0)
+    values, pairs = jackknife_values(np.sum, x, groups=4, pairs=True)
+    labels = group_labels(20, 4)
+    sums = np.array([x[labels == g].sum() for g in range(4)])
+    assert pairs.tolist() == [x.sum() - sums[g] - sums[(g + 1) % 4] for g in range(4)]
+    assert values.tolist() == (x.sum() - sums).tolist()
+
+
 def test_interval_clipped_to_range():
     reps = GroupReplicates(np.array([0.9, 1.0, 1.0, 1.0]), 0, (40, 40))
     ci, _ = jackknife_interval(1.0, reps, high=1.0)
@@ -134,8 +214,9 @@ def test_fid_replicates_are_leave_one_group_out_values(shape):
         r = metrics.fid(x, y)
     from metrics.frechet import _frechet_from_features
 
-    bb = jackknife_values(lambda a, b: _frechet_from_features(a, b)[0], x, y)
+    bb, two = jackknife_values(lambda a, b: _frechet_from_features(a, b)[0], x, y, pairs=True)
     assert r.replicates.values == pytest.approx(bb, rel=1e-9, abs=1e-12)
+    assert r.replicates.pair_values == pytest.approx(two, rel=1e-9, abs=1e-12)
     assert r.replicates.centre == "bias-corrected"
     centre = 10 * r.value - 9 * bb.mean()
     assert r.extras["bias_corrected"] == pytest.approx(centre, rel=1e-9)
@@ -153,25 +234,30 @@ class _nothing:
 def test_kernel_replicates_are_leave_one_group_out_values():
     x, y = _pair()
     r = metrics.mmd(x, y)
-    bb = jackknife_values(lambda a, b: metrics.mmd(a, b, bandwidth=r.extras["bandwidth"]).value, x, y)
+    bb, two = jackknife_values(lambda a, b: metrics.mmd(a, b, bandwidth=r.extras["bandwidth"]).value, x, y,
+                               pairs=True)
     assert r.replicates.values == pytest.approx(bb, rel=1e-10)
+    assert r.replicates.pair_values == pytest.approx(two, rel=1e-10)
     r = metrics.energy_distance(x, y)
-    bb = jackknife_values(lambda a, b: metrics.energy_distance(a, b).value, x, y)
+    bb, two = jackknife_values(lambda a, b: metrics.energy_distance(a, b).value, x, y, pairs=True)
     assert r.replicates.values == pytest.approx(bb, rel=1e-10)
+    assert r.replicates.pair_values == pytest.approx(two, rel=1e-10)
     assert r.ci.low <= r.extras["bias_corrected"] <= r.ci.high
 
 
 def test_kid_interval_is_for_the_population_value():
     x, y = _pair()
     r = metrics.kid(x, y, subsets=20, subset_size=50, dtype="float64", seed=3)
-    bb = jackknife_values(lambda a, b: metrics.mmd(a, b, kernel="polynomial").value, x, y, seed=3)
+    bb, two = jackknife_values(lambda a, b: metrics.mmd(a, b, kernel="polynomial").value, x, y, seed=3, pairs=True)
     assert r.replicates.values == pytest.approx(bb, rel=1e-10)
+    assert r.replicates.pair_values == pytest.approx(two, rel=1e-10)
     subset_values_var = (r.extras["subset_std"] ** 2) * 20 / 19 / 20
     assert r.replicates.extra_variance == pytest.approx(subset_values_var, rel=1e-10)
-    g = 10
-    se = math.sqrt((g - 1) / g * ((bb - bb.mean()) ** 2).sum() + subset_values_var)
+    full = metrics.mmd(x, y, kernel="polynomial").value
+    assert r.replicates.full_value == pytest.approx(full, rel=1e-12)
+    se = math.sqrt(_corrected_variance(full, bb, two) + subset_values_var)
     assert r.ci.high - r.value == pytest.approx(stats.t.ppf(0.975, 9) * se, rel=1e-10)
-    assert "subset Monte-Carlo" in r.ci.method
+    assert "subset Monte-Carlo" in r.ci.method and "second-order corrected" in r.ci.method
 
 
 @pytest.mark.parametrize("name", ["precision", "recall", "density", "coverage"])
@@ -184,7 +270,8 @@ def test_knn_replicates_are_leave_one_group_out_values(name):
     manifold._clear_memo()
     f = getattr(manifold, name)
     r = f(x, y)
-    bb = jackknife_values(lambda a, b: f(a, b).value, x, y)
+    bb, two = jackknife_values(lambda a, b: f(a, b).value, x, y, pairs=True)
     assert r.replicates.values == pytest.approx(bb, rel=1e-12, abs=1e-15)
+    assert r.replicates.pair_values == pytest.approx(two, rel=1e-12, abs=1e-15)
     assert 0.0 <= r.ci.low <= r.value <= r.ci.high
     assert name == "density" or r.ci.high <= 1.0
