@@ -437,6 +437,13 @@ def compare(spec: MetricSpec, args: dict, results: dict, *, options: dict, seed:
         ra, rb = results[a], results[b]
         diff = float(ra.value) - float(rb.value)
         extras = {"bound": [ra.bound, rb.bound]} if ra.bound or rb.bound else {}
+        if ra.bound == "lower" and rb.bound == "lower":
+            # two "at least" values (the divergences may both be infinite): their difference estimates
+            # nothing, so there is no test of it (measured: 31% rejections between two mode-dropping
+            # models of equal quality when it was tested)
+            out.append(_failed(spec, a, b, diff, "both values are lower bounds (e.g. infinite divergences): "
+                               "their difference is not an estimate, so it is not tested"))
+            continue
         if terms is not None:
             out.append(_from_test(spec, a, b, paired_divergence_test(ra.value, terms[a], rb.value, terms[b],
                                                                      level=level), extras))

@@ -681,8 +681,12 @@ def _with_ci(result: MetricResult, real, generated, k: int, chunk_size: int) -> 
     if values is None:
         return result
     both = values[result.metric]
+    # recall goes without the second-order correction: its difference is mostly linear, and the
+    # jitter of recomputed radii in its double deletions reads as a quadratic part (measured: the
+    # corrected variance 0.7x the true one, 20 of 200 rejections against 5 uncorrected)
+    pairs = None if result.metric == "recall" else both[GROUPS:]
     reps = GroupReplicates(both[:GROUPS], 0, (len(real), len(generated)), "plain",
-                           method="k-NN candidate lists by group", pair_values=both[GROUPS:])
+                           method="k-NN candidate lists by group", pair_values=pairs)
     low, high = _RANGES[result.metric]
     ci, _ = jackknife_interval(result.value, reps, low=low, high=high)
     return dataclasses.replace(result, ci=ci, replicates=reps)

@@ -87,3 +87,17 @@ def test_near_copies_make_every_d_pi_a_lower_bound():
         warnings.simplefilter("error", MetricWarning)
         ok = metrics.get_metric("spectrum")(real, _ring(1200, rng), n_bootstrap=50)
     assert ok.bound is None and ok.extras["near_copies_generated"] < 0.1
+
+
+def test_two_lower_bounds_are_not_tested():
+    # both models drop modes of the ring: KL(P||Q) is infinite for both, each flagged "> v"
+    rng = np.random.default_rng(3)
+    ref = _ring(1000, rng)
+    sets = {"a": _ring(1000, rng, [0, 2, 4, 6]), "b": _ring(1000, rng, [1, 3, 5, 7])}
+    spec = metrics.get_metric("kl")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetricWarning)
+        results = {m: spec.func(ref, x, n_bootstrap=0) for m, x in sets.items()}
+    assert all(r.bound == "lower" for r in results.values())
+    (c,) = compare(spec, {m: (ref, x) for m, x in sets.items()}, results, options={"n_bootstrap": 0}, seed=0)
+    assert c.status == "failed" and "both values are lower bounds" in c.error and math.isnan(c.pvalue)
