@@ -78,7 +78,7 @@ beat boosting by more than its 5-10x cost. It is available as ``classifier="mlp"
 units, AdamW with weight decay, early stopping on the inner validation log loss, Platt-calibrated,
 seeded through an explicit ``torch.Generator``). The named classifiers of earlier versions remain:
 ``"quadratic"`` (logistic regression on the standardised features and their squares, 2d + 1
-parameters, with the fit-error term of the ends), ``"logistic"`` (linear, the classic C2ST of
+parameters, with the fit-error terms), ``"logistic"`` (linear, the classic C2ST of
 Lopez-Paz & Oquab 2017, blind to anything but mean differences), ``"gbdt"``, and any scikit-learn
 classifier with ``predict_proba``.
 
@@ -423,7 +423,6 @@ class _KNNRatio:
 
     def _features(self, z, own=None):
         k_max = max(self.ks)
-        out = np.empty((len(z), len(self.ks)))
         logs = []
         for label, tree in ((0, self.gen_), (1, self.real_)):
             leave = own is not None
@@ -432,8 +431,7 @@ class _KNNRatio:
                 # a fit row of this class finds itself first (distance 0): drop that column
                 dist = np.where((own == label)[:, None], dist[:, 1:], dist[:, :-1])
             logs.append(np.log(np.maximum(dist[:, [k - 1 for k in self.ks]], 1e-12)))
-        out[:] = self.dim_ * (logs[0] - logs[1])
-        return out
+        return self.dim_ * (logs[0] - logs[1])
 
     def fit(self, z, y):
         from sklearn.linear_model import LogisticRegression
@@ -1119,8 +1117,9 @@ def adversarial_divergence(real, generated, *, pi=0.5, classifier="auto", cv=5, 
     -----
     Estimator, prior correction and cross-fitting are described in the module docstring. The plug-in
     is consistent when the classifier's log-odds model contains the true log-ratio; a misspecified
-    classifier biases it (usually downwards). The interval covers evaluation noise, plus, at the
-    ends, the fit error of the logistic models (delta method); boosting folds add none.
+    classifier biases it (usually downwards). For the logistic models the interior's second-order
+    fit loss is added back and the interval covers evaluation noise plus their first-order fit error
+    (module notes); boosting and nearest-neighbour folds add neither.
 
     References
     ----------

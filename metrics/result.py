@@ -97,5 +97,10 @@ class MetricResult:
         import copy
         import dataclasses
 
-        return {f.name: (dataclasses.asdict(v) if dataclasses.is_dataclass(v) else copy.deepcopy(v))
-                for f in dataclasses.fields(self) if f.name != "replicates" for v in [getattr(self, f.name)]}
+        out = {}
+        for f in dataclasses.fields(self):
+            if f.name == "replicates":
+                continue
+            value = getattr(self, f.name)
+            out[f.name] = dataclasses.asdict(value) if dataclasses.is_dataclass(value) else copy.deepcopy(value)
+        return out
