@@ -248,6 +248,25 @@ class _CrossFit:
         return y
 
 
+def _map_folds(fn, n_folds: int) -> list:
+    """``[fn(k) for k in range(n_folds)]`` on up to two threads.
+
+    The folds are independent and each fit is seeded, so the result does not depend on the order.
+    Boosting and the BLAS calls of the logistic fits release the GIL; each boosting fit keeps one
+    OpenMP thread (see `_fit_candidate`), so two fold threads use the two cores of the target machine
+    without the busy-waiting of nested thread pools.
+    """
+    import os
+
+    # scikit-learn's own Parallel/delayed: they carry its thread-local configuration into the workers
+    from sklearn.utils.parallel import Parallel, delayed
+
+    workers = min(2, n_folds, os.cpu_count() or 1)
+    if workers < 2:
+        return [fn(k) for k in range(n_folds)]
+    return Parallel(n_jobs=workers, backend="threading")(delayed(fn)(k) for k in range(n_folds))
+
+
 def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *,
                allow_constant: bool = True) -> _CrossFit:
     from sklearn.exceptions import ConvergenceWarning
@@ -270,18 +289,27 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
     if auto:
         candidates = ("mlp",) if classifier == "mlp" else tuple(c for c in AUTO_CANDIDATES
                                                                  if allow_constant or c != "constant")
-        fitted = [_fit_auto(x[train], y[train], int(seeds[k + 1]), candidates) for k, (train, _) in enumerate(splits)]
+        fitted = _map_folds(lambda k: _fit_auto(x[splits[k][0]], y[splits[k][0]], int(seeds[k + 1]), candidates),
+                            len(splits))
         # one choice for every fold, by the penalised validation loss summed over the folds: per-fold
         # choices flip between near-equal candidates by noise (a boosting fold among quadratic ones
         # biases a Gaussian world's d_pi low), and the pooled loss is cv times less noisy
         winner = min(fitted[0].losses, key=lambda c: sum(f.losses[c] for f in fitted))
+
+        def finalise(k):
+            train, test = splits[k]
+            fold_model = fitted[k].finalise(winner, x[train], y[train])
+            fit = None
+            if fold_model.name in ("quadratic", "quartic"):
+                fit = _logistic_fold_fit(fold_model.model, x[train], y[train], x[test], test, train)
+            return fold_model, fold_model.log_ratio(x[test]), fit
+
+        finalised = _map_folds(finalise, len(splits))
     for k, (train, test) in enumerate(splits):
         if auto:
-            fold_model = fitted[k].finalise(winner, x[train], y[train])
+            fold_model, ell[test], fit = finalised[k]
             chosen.append(fold_model.name)
-            ell[test] = fold_model.log_ratio(x[test])
-            if fold_model.name in ("quadratic", "quartic"):
-                fold_fits.append(_logistic_fold_fit(fold_model.model, x[train], y[train], x[test], test, train))
+            fold_fits.append(fit)
             n1 = int(y[train].sum())
             logit[test] = ell[test] + np.log(n1 / (len(train) - n1))
             fold[test] = k
