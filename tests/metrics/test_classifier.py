@@ -392,3 +392,30 @@ def test_bad_spectrum_and_c2st_options():
     with pytest.raises(InputError, match=r"`real` needs at least 2 samples; got 1"):
         c2st(real[:1], generated)
     assert math.isfinite(c2st(real, generated, cv=2).value)
+
+
+def test_auto_keeps_the_polynomial_unless_boosting_is_clearly_better():
+    # pooled over folds, boosting's per-row validation loss must be lower than the quadratic's by
+    # more than 2 standard errors of the paired difference; hand-made losses on both sides of that
+    from types import SimpleNamespace
+
+    from metrics.classifier import _choose
+
+    rng = np.random.default_rng(0)
+    base = rng.exponential(0.6, size=(5, 400))
+    noise = rng.normal(0.0, 0.1, size=(5, 400))
+    se = np.concatenate(noise).std(ddof=1) / math.sqrt(2000)
+
+    def folds(gain):
+        out = []
+        for k in range(5):
+            rows = {"constant": base[k] + 1.0, "quadratic": base[k], "gbdt": base[k] - gain + noise[k]}
+            out.append(SimpleNamespace(row_losses=rows, losses={c: float(v.mean()) for c, v in rows.items()}))
+        return out
+
+    slight = folds(gain=1.0 * se + np.concatenate(noise).mean())  # boosting lower by about 1 SE
+    assert sum(f.losses["gbdt"] for f in slight) < sum(f.losses["quadratic"] for f in slight)
+    assert _choose(slight) == "quadratic"
+    assert _choose(folds(gain=3.0 * se + np.concatenate(noise).mean())) == "gbdt"
+    # a polynomial or constant winner is taken as it is
+    assert _choose(folds(gain=-0.5)) == "quadratic"
