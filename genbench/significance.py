@@ -16,7 +16,10 @@ Methods, by what the metric offers (details and justification in :mod:`metrics.r
   (fast paths: moment sums, kernel block sums by group, k-NN candidate lists), computed once per
   model and shared by all its pairs. Test: paired grouped-jackknife t with ``G - 1`` degrees of
   freedom, centred at the plain difference (unbiased for the difference of expectations at these
-  sample sizes).
+  sample sizes). KID and the unbiased MMD^2, whose expectation does not depend on the sample size,
+  carry the statistic on each group alone as well (free from the same kernel block sums) and are
+  tested by the mean of the ``G`` i.i.d. fold differences instead: exact where their difference is
+  purely quadratic, where the jackknife t stays conservative (2/200 rejections at 0.05).
 * **Per-row held-out terms** (the classifier divergences kl, reverse_kl, js, spectrum): each value is
   a mean of cross-fitted held-out terms, with the classifier's fit error at second order (interior
   pi) or carried as a variance (the ends), so the difference of two models is a mean of paired

@@ -929,7 +929,12 @@ def _group_mmd2(block_sums, diag_sums, counts, groups, estimator):
 
     values = np.array([without((g,)) for g in range(groups)], dtype=np.float64)
     pairs = np.array([without(gh) for gh in pair_groups(groups)], dtype=np.float64)
-    return values, pairs
+    folds = None
+    if estimator == "unbiased":  # each group alone (diagonal blocks): see metrics.resampling
+        folds = np.array([_mmd2_from_sums(block_sums[g, g], block_sums[groups + g, groups + g],
+                                          block_sums[g, groups + g], diag_sums[g], diag_sums[groups + g],
+                                          counts[g], counts[groups + g], estimator) for g in range(groups)])
+    return values, pairs, folds
 
 
 def _group_row_sums(z, sq, n, kern, chunk, estimator, *, centre="plain", seed=0):
@@ -957,8 +962,9 @@ def _group_row_sums(z, sq, n, kern, chunk, estimator, *, centre="plain", seed=0)
             by_label[j0:j1] += k.T @ onehot[i0:i1]
     to_real, to_gen = by_label[:, :GROUPS].sum(axis=1), by_label[:, GROUPS:].sum(axis=1)
     sums, diag_sums = onehot.T @ by_label, onehot.T @ diag
-    values, pairs = _group_mmd2(sums, diag_sums, onehot.sum(axis=0), GROUPS, estimator)
-    reps = GroupReplicates(values, seed, (n, m), centre, method="kernel block sums by group", pair_values=pairs)
+    values, pairs, folds = _group_mmd2(sums, diag_sums, onehot.sum(axis=0), GROUPS, estimator)
+    reps = GroupReplicates(values, seed, (n, m), centre, method="kernel block sums by group", pair_values=pairs,
+                           fold_values=folds)
     return to_real, to_gen, diag, reps
 
 
@@ -990,10 +996,10 @@ def _kid_replicates(real, generated, seed, mc_variance, chunk=2048):
         if i0 == j0:
             diag[i0:i1] = np.diagonal(k)
     diag_sums, counts = onehot.T @ diag, onehot.sum(axis=0)
-    values, pairs = _group_mmd2(sums, diag_sums, counts, GROUPS, "unbiased")
+    values, pairs, folds = _group_mmd2(sums, diag_sums, counts, GROUPS, "unbiased")
     r, q = slice(0, GROUPS), slice(GROUPS, 2 * GROUPS)
     full = _mmd2_from_sums(sums[r, r].sum(), sums[q, q].sum(), sums[r, q].sum(), diag_sums[r].sum(),
                            diag_sums[q].sum(), n, m, "unbiased")
     return GroupReplicates(values, seed, (n, m), "plain", extra_variance=mc_variance,
                            method="polynomial-kernel block sums by group (full-sample U-statistic)",
-                           pair_values=pairs, full_value=float(full))
+                           pair_values=pairs, full_value=float(full), fold_values=folds)

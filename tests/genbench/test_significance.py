@@ -151,19 +151,45 @@ def test_failures_become_failed_comparisons():
 @pytest.mark.parametrize("kind", ["alternate", "mirror"])
 def test_level_small(kind):
     # 20 seeds: more than 4 rejections at alpha = 0.05 has probability 0.003 under a correct level
-    p = cal.test_pairs(["fid", "precision", "recall", "density", "coverage"], kind, 300, 20)
+    p = cal.test_pairs(["fid", "kid", "mmd", "precision", "recall", "density", "coverage"], kind, 300, 20)
     for name, values in p.items():
         assert (values < 0.05).sum() <= 4, (name, values)
 
 
 def test_quadratic_difference_gets_the_corrected_variance():
-    # alternate modes: KID's difference has no first-order term, and the plain jackknife variance
-    # overstates it ~2.2 times; the comparison uses the second-order corrected variance instead
+    # alternate modes: precision's difference is mostly quadratic, and the plain jackknife variance
+    # overstates it; the comparison uses the second-order corrected variance instead
     ref, a, b = cal.construct("alternate", 500, np.random.default_rng([0, 99]))
-    (c,), _ = _run("kid", {"a": a, "b": b}, ref, subset_size=250)
+    (c,), _ = _run("precision", {"a": a, "b": b}, ref)
     assert c.method == "paired grouped jackknife t (10 groups, 9 df, second-order corrected variance)"
     assert c.extras["variance"].startswith("second-order corrected jackknife")
     assert c.extras["se"] ** 2 < c.extras["jackknife_variance"] / 1.5
+
+
+@pytest.mark.parametrize("name", ["kid", "mmd"])
+def test_unbiased_kernel_statistics_test_the_mean_of_fold_differences(name):
+    # KID and the unbiased MMD^2 have the same expectation at n / G rows as at n: the test is the
+    # t test of the ten i.i.d. fold differences, each recomputed here from its rows alone
+    from metrics.resampling import group_labels
+
+    ref, a, b = cal.construct("mirror", 300, np.random.default_rng([1, 99]))
+    opts = {"subset_size": 100} if name == "kid" else {"bandwidth": 2.0}
+    (c,), results = _run(name, {"a": a, "b": b}, ref, **opts)
+    labels = group_labels(300, 10, 0)
+    if name == "kid":
+        def u(x, y):
+            kx, ky, kxy = ((x @ x.T / 2 + 1) ** 3, (y @ y.T / 2 + 1) ** 3, (x @ y.T / 2 + 1) ** 3)
+            return ((kx.sum() - np.trace(kx)) / (len(x) * (len(x) - 1))
+                    + (ky.sum() - np.trace(ky)) / (len(y) * (len(y) - 1)) - 2 * kxy.mean())
+    else:
+        def u(x, y):
+            return metrics.mmd(x, y, bandwidth=2.0).value
+    d = np.array([u(ref[labels == g], a[labels == g]) - u(ref[labels == g], b[labels == g]) for g in range(10)])
+    t = d.mean() / (d.std(ddof=1) / math.sqrt(10))
+    assert c.method.startswith("paired disjoint-fold means t (10 folds")
+    assert c.pvalue == pytest.approx(2 * stats.t.sf(abs(t), 9), rel=1e-5)
+    assert c.difference == pytest.approx(results["a"].value - results["b"].value)
+    assert c.ci.low == pytest.approx(d.mean() - stats.t.ppf(0.975, 9) * d.std(ddof=1) / math.sqrt(10), rel=1e-5)
 
 
 def test_power_small():
