@@ -271,3 +271,25 @@ def test_power_10_seeds(kind):
 def test_interval_coverage_100_seeds(kind):
     cover = cal.coverage(["fid", "kid", "precision", "recall", "density", "coverage"], kind, 500, 100)
     assert all(rate >= 0.90 for rate, _ in cover.values()), cover
+
+
+def test_a_constant_model_value_is_tested_by_its_best_non_constant_fit(monkeypatch):
+    # skew construction, seed 14: A's classifier keeps the constant model (kl exactly 0, no spread) while
+    # B's sees its divergence; A and B are mirror images, of equal quality. Tested as 0 vs B's value the
+    # pair was "significant" (p = 5e-7); A is now tested by its best non-constant fit
+    import metrics.classifier as clf
+
+    ref, a, b = cal.construct("skew", 500, np.random.default_rng([14, 99]))
+    (c,), results = _run("kl", {"a": a, "b": b}, ref, seed=14, n_bootstrap=0)
+    ra, rb = results["a"], results["b"]
+    assert ra.value == 0.0 and ra.extras["chosen"][0] == "constant" and rb.extras["chosen"][0] != "constant"
+    assert ra.replicates.value is not None and rb.replicates.value is None
+    # that fit is what "auto" gives with the constant model left out (same seed, same folds)
+    monkeypatch.setattr(clf, "AUTO_CANDIDATES", tuple(x for x in clf.AUTO_CANDIDATES if x != "constant"))
+    alone = metrics.get_metric("kl")(ref, a, seed=14, n_bootstrap=0)
+    assert ra.replicates.value == pytest.approx(alone.value, rel=1e-12)
+    assert ra.replicates.chosen == alone.extras["chosen"][0]
+    assert c.difference == -rb.value
+    assert c.extras["difference_tested"] == pytest.approx(alone.value - rb.value)
+    assert (c.ci.low + c.ci.high) / 2 == pytest.approx(alone.value - rb.value)
+    assert c.pvalue > 0.05
