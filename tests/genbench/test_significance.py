@@ -207,7 +207,8 @@ _LEVEL_NAMES = ["fid", "kid", "mmd", "precision", "recall", "density", "coverage
 #: corrected jackknife t stays conservative (D and its variance estimate are correlated): 2/200.
 #: (KID and MMD were too, 2/200, until they were tested by the mean of the disjoint-fold differences,
 #: which their unbiasedness allows: 9/200 each; mirror 14/200 and 7/200.)
-_LEVEL_KNOWN = {("alternate", "fid")}
+#: C2ST with the default classifier: mirror 2/200 (conservative) and tilt 23/200 (see the xfail below).
+_LEVEL_KNOWN = {("alternate", "fid"), ("mirror", "c2st")}
 
 
 @functools.lru_cache(maxsize=2)
@@ -225,8 +226,9 @@ def test_level_200_seeds(kind):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="measured (200 seeds): alternate fid 2 (conservative: purely quadratic difference)")
-@pytest.mark.parametrize("kind", ["alternate"])
+@pytest.mark.xfail(reason="measured (200 seeds): alternate fid 2 (conservative: purely quadratic difference); "
+                          "mirror c2st 2 (default classifier)")
+@pytest.mark.parametrize("kind", ["alternate", "mirror"])
 def test_level_200_seeds_known_cells(kind):
     lo, hi = stats.binom.ppf(0.005, 200, 0.05), stats.binom.ppf(0.995, 200, 0.05)
     rejected = _level_rejections(kind)
@@ -293,3 +295,15 @@ def test_a_constant_model_value_is_tested_by_its_best_non_constant_fit(monkeypat
     assert c.extras["difference_tested"] == pytest.approx(alone.value - rb.value)
     assert (c.ci.low + c.ci.high) / 2 == pytest.approx(alone.value - rb.value)
     assert c.pvalue > 0.05
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(reason="measured (200 seeds, n = 500, default classifier): tilt 23/200, above the band "
+                          "(and mirror 2/200, below it). "
+                          "Probable cause (not yet measured): the disjoint-fold test rescales Var(D_g) / G to "
+                          "full size, but a classifier fitted on 50 rows a side is not the one fitted on 500, "
+                          "so the fold spread need not scale like 1/n")
+def test_level_200_seeds_c2st_tilt():
+    lo, hi = stats.binom.ppf(0.005, 200, 0.05), stats.binom.ppf(0.995, 200, 0.05)
+    rejected = int((cal.test_pairs(["c2st"], "tilt", 500, 200)["c2st"] < 0.05).sum())
+    assert lo <= rejected <= hi, rejected
