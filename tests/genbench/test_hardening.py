@@ -203,8 +203,11 @@ def _slow_suite(tmp_path) -> Path:
 def test_interrupt_prints_one_line_and_exits_128_plus_signal(tmp_path, sig, code, line):
     _slow_suite(tmp_path)
     env = {**os.environ, "GENBENCH_CACHE": str(tmp_path / ".cache")}
+    # the default SIGINT disposition in the child: a shell without job control starts background jobs
+    # (e.g. `pytest ... &` in a script) with SIGINT ignored, which the child would inherit
     proc = subprocess.Popen([GENBENCH, "run", "suite.toml", "-q"], cwd=tmp_path, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (tmp_path / ".cache").is_dir() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.05)  # the feature cache appears once the run is scoring
