@@ -132,8 +132,9 @@ reference: every moment up to the cubic kernel's order equal) the jackknife t st
 even with the corrected variance (measured 2/200 rejections at alpha 0.05), since a degenerate ``D``
 and its variance estimate are correlated. The fold values come free from the same kernel block
 sums (the diagonal blocks). The cost: the fold mean uses only within-group pairs, so its quadratic
-part is ``G - 1`` times the full statistic's; its linear part, which dominates once the models
-differ, is the same. Biased plug-ins (FID, the energy V-statistic, the k-NN metrics) cannot use it:
+part is ``G - 1`` times the full statistic's; its linear part is the same. Measured power cost
+(one mode dropped, n = 1,000, 10 seeds, p < 0.01 / p < 0.05): KID 2 / 6 with fold means against
+5 / 8 with the jackknife, MMD 1 / 2 against 0 / 4 (neither sees 10% broad noise at this n). Biased plug-ins (FID, the energy V-statistic, the k-NN metrics) cannot use it:
 their expectation at ``n / G`` rows differs from that at ``n`` by a model-dependent bias.
 
 Disjoint folds: metrics that randomise internally
