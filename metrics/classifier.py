@@ -1124,6 +1124,12 @@ class RowTerms:
         model whose classifier saw its divergence (skew construction, n = 500: 13 of 60 seeds).
     chosen : str or None
         That candidate.
+    seed_dependent : bool
+        The value also depends on the seed's random split of the rows into folds (C2ST: each row's
+        hit is scored by the classifier of the other fold, so which rows trained which classifier
+        moves the value by about as much as the rows themselves). The row terms hold the classifiers
+        fixed and miss that part; a comparison adds it (:func:`paired_divergence_test`'s
+        ``extra_variance``, from re-runs with other seeds in :func:`genbench.significance.compare`).
     """
 
     real: np.ndarray
@@ -1132,10 +1138,11 @@ class RowTerms:
     reference: str
     value: float | None = None
     chosen: str | None = None
+    seed_dependent: bool = False
 
 
 def paired_divergence_test(value_a: float, terms_a: RowTerms, value_b: float, terms_b: RowTerms, *,
-                           level: float = 0.95):
+                           level: float = 0.95, extra_variance: float = 0.0, extra_df: int | None = None):
     """Paired test of ``E[T_A] = E[T_B]`` for two classifier divergences against the same reference.
 
     Parameters
@@ -1146,11 +1153,18 @@ def paired_divergence_test(value_a: float, terms_a: RowTerms, value_b: float, te
         Their per-row terms (``MetricResult.replicates`` of the classifier metrics).
     level : float
         Level of the interval for ``value_a - value_b``.
+    extra_variance : float, default 0
+        Variance of the difference that the row terms do not carry (for ``seed_dependent`` terms: the
+        spread of the values over re-runs with other seeds, both models added).
+    extra_df : int, optional
+        Degrees of freedom of ``extra_variance`` (re-runs - 1 per model, summed); the test is then a t
+        test with Satterthwaite's degrees of freedom, the row part counted as exact.
 
     Returns
     -------
     metrics.resampling.DifferenceTest
-        Normal test (the reference has hundreds of rows or more) of the difference.
+        Normal test (the reference has hundreds of rows or more) of the difference, or t with
+        ``extra_variance``.
 
     Notes
     -----
@@ -1176,8 +1190,14 @@ def paired_divergence_test(value_a: float, terms_a: RowTerms, value_b: float, te
                          "needs the same reference set for both models.")
     n = len(terms_a.real)
     paired = terms_a.real - terms_b.real
-    var = (paired.var(ddof=1) / n + terms_a.generated.var(ddof=1) / len(terms_a.generated)
-           + terms_b.generated.var(ddof=1) / len(terms_b.generated))
+    rows = (paired.var(ddof=1) / n + terms_a.generated.var(ddof=1) / len(terms_a.generated)
+            + terms_b.generated.var(ddof=1) / len(terms_b.generated))
+    extra_variance = float(extra_variance)
+    if not (extra_variance >= 0.0):
+        raise InputError(f"`extra_variance` must be a non-negative number; got {extra_variance!r}.")
+    var = rows + extra_variance
+    # Satterthwaite: the row part has hundreds of degrees of freedom, the re-run part only a few
+    df = math.inf if extra_variance == 0.0 or not extra_df else var ** 2 / (extra_variance ** 2 / extra_df)
     # a model whose classifier kept the constant (value 0) is tested by its best non-constant fit
     tested_a = float(value_a) if terms_a.value is None else terms_a.value
     tested_b = float(value_b) if terms_b.value is None else terms_b.value
@@ -1188,10 +1208,14 @@ def paired_divergence_test(value_a: float, terms_a: RowTerms, value_b: float, te
     elif se == 0.0:
         p, half = (1.0 if diff == 0.0 else 0.0), 0.0
     else:
-        p = float(2.0 * stats.norm.sf(abs(diff) / se))
-        half = float(stats.norm.ppf(0.5 + level / 2.0) * se)
+        p = float(2.0 * stats.t.sf(abs(diff) / se, df))
+        half = float(stats.t.ppf(0.5 + level / 2.0, df) * se)
     method = "paired row terms z (cross-fitted held-out terms; reference rows paired)"
     extras = {"n": n}
+    if extra_variance > 0.0:
+        method = (f"paired row terms + re-run variance, Satterthwaite t ({df:.1f} df; reference rows paired, "
+                  f"the seed's split of the rows from re-runs)")
+        extras.update(row_variance=rows, extra_variance=extra_variance, df=df)
     substituted = [f"{side}: {t.chosen} fit {t.value:.4g}" for side, t in (("A", terms_a), ("B", terms_b))
                    if t.value is not None]
     if substituted:
@@ -1199,7 +1223,8 @@ def paired_divergence_test(value_a: float, terms_a: RowTerms, value_b: float, te
         extras["tested"] = ", ".join(substituted)
         extras["difference_tested"] = diff
     ci = ConfidenceInterval(diff - half, diff + half, level, method)
-    return DifferenceTest(float(value_a) - float(value_b), se, n - 1, p, ci, method, extras)
+    return DifferenceTest(float(value_a) - float(value_b), se, n - 1 if math.isinf(df) else df, p, ci, method,
+                          extras)
 
 
 # --------------------------------------------------------------------------- public API
@@ -1483,7 +1508,8 @@ def c2st(real, generated, *, classifier="auto", cv=2, n_permutations=0, seed=0) 
         of ``value``, ``extras`` with ``auc`` (of the held-out log-ratios), ``chance`` (the null
         accuracy), ``n_correct``, the first fold's ``test_auc`` / ``pvalue_rank`` (the test) /
         ``test_accuracy`` / ``n_test`` / ``pvalue_binomial`` (the paper's accuracy test, kept for
-        comparison) and the classifier.
+        comparison) and the classifier. ``replicates`` holds the per-row held-out hits as
+        :class:`RowTerms` (``seed_dependent``) for paired comparisons of two models' accuracies.
 
     Notes
     -----
@@ -1556,10 +1582,15 @@ def c2st(real, generated, *, classifier="auto", cv=2, n_permutations=0, seed=0) 
             hits += int(np.sum((f.logit > 0) == (f.labels == 1))) >= correct
         pvalue = (1 + hits) / (1 + n_permutations)
         extras.update(null="permutation", n_permutations=n_permutations)
+    # per-row hits, weighted so that mean(real) + mean(generated) = accuracy: what a paired comparison
+    # of two models' accuracies against this reference needs (with the seed's split, seed_dependent)
+    hits = hit.astype(np.float64)
+    terms = RowTerms(real=hits[: fit.n_real] * (fit.n_real / n), generated=hits[fit.n_real:] * ((n - fit.n_real) / n),
+                     constant=0.0, reference=_fingerprint(real), seed_dependent=True)
     return MetricResult("c2st", correct / n, higher_is_better=False,
                         ci=ConfidenceInterval(float(ci.low), float(ci.high), 0.95,
                                               "Clopper-Pearson (treats the cross-fitted predictions as independent)"),
-                        pvalue=pvalue, n=(fit.n_real, n - fit.n_real), extras=extras)
+                        pvalue=pvalue, n=(fit.n_real, n - fit.n_real), extras=extras, replicates=terms)
 
 
 def _rank_test(score, label, rng):

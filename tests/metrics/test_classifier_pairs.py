@@ -41,6 +41,14 @@ def test_paired_row_test_by_hand():
     assert t.ci.low == pytest.approx(1.0 - 1.959963984540054 * se, rel=1e-12)
     with pytest.raises(metrics.InputError, match="different reference rows"):
         paired_divergence_test(3.0, a, 2.0, RowTerms(b.real, b.generated, 0.0, "other"))
+    # a variance the rows do not carry (re-runs, 6 df): Satterthwaite t, the row part counted as exact
+    t = paired_divergence_test(3.0, a, 2.0, b, extra_variance=0.05, extra_df=6)
+    df = (se ** 2 + 0.05) ** 2 / (0.05 ** 2 / 6)
+    assert t.se == pytest.approx(math.sqrt(se ** 2 + 0.05), rel=1e-12) and t.df == pytest.approx(df, rel=1e-12)
+    assert t.pvalue == pytest.approx(2 * stats.t.sf(1.0 / t.se, df), rel=1e-12)
+    assert t.ci.high == pytest.approx(1.0 + stats.t.ppf(0.975, df) * t.se, rel=1e-12)
+    with pytest.raises(metrics.InputError, match="extra_variance"):
+        paired_divergence_test(3.0, a, 2.0, b, extra_variance=-1.0)
 
 
 def test_classifier_divergences_are_compared_row_by_row():
