@@ -13,6 +13,8 @@ Level (two models of equal expected quality by symmetry, different distributions
   ``skew``:      the same with weights 5 : 3 : 1 (modes 1-3 : 0, 4 : 5-7): KL(P||A) = 0.22, KL(A||P) =
                  0.18, which the default classifier sees at n = 500 (in ``tilt`` it keeps the
                  constant model: both estimates are exactly 0).
+  ``widen``:     all 8 modes, modes 1,2,3 twice as wide (sd 1.0); B = A mirrored. KL finite; boosting or
+                 the k-NN ratio wins about a third of the fits at n = 1,000.
 Power: A = the true ring; B = the ring with 10% of samples replaced by broad noise (sd 4), or with one
 mode dropped.
 
@@ -59,6 +61,20 @@ def construct(kind, n, rng):
         b = ring(n, rng, weights=w)
         b[:, 1] *= -1
         return ref, ring(n, rng, weights=w), b
+    if kind == "widen":
+        # every mode kept; A's modes 1, 2, 3 twice as wide (sd 1.0), B = A mirrored: finite KLs that a
+        # polynomial sees only in part, so boosting or the k-NN ratio wins in about a third of the seeds
+        def widened():
+            x = ring(n, rng)
+            mode = np.round(np.arctan2(x[:, 1], x[:, 0]) / (np.pi / 4)) % 8
+            centre = 4.0 * np.c_[np.cos(mode * np.pi / 4), np.sin(mode * np.pi / 4)]
+            wide = np.isin(mode, [1, 2, 3])
+            x[wide] = centre[wide] + (x[wide] - centre[wide]) * 2.0
+            return x
+
+        a, b = widened(), widened()
+        b[:, 1] *= -1
+        return ref, a, b
     if kind == "noise":
         b = ring(n, rng)
         b[: n // 10] = rng.normal(size=(n // 10, 2)) * 4.0

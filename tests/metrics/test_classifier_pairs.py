@@ -63,6 +63,51 @@ def test_classifier_divergences_are_compared_row_by_row():
     assert c.difference == results["near"].value - results["far"].value
 
 
+def test_kl_reverse_kl_and_spectrum_share_one_auto_cross_fit(monkeypatch):
+    import metrics.classifier as clf
+
+    calls = []
+    fit_auto = clf._fit_auto
+    monkeypatch.setattr(clf, "_fit_auto", lambda *a, **k: calls.append(1) or fit_auto(*a, **k))
+    monkeypatch.setattr(clf, "_AUTO_FITS", clf.OrderedDict())
+    rng = np.random.default_rng(7)
+    real, generated = rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) * 1.5
+    kl = metrics.get_metric("kl")(real, generated, seed=3, n_bootstrap=0)
+    assert len(calls) == 5  # one fit per training fold
+    rkl = metrics.get_metric("reverse_kl")(real, generated, seed=3, n_bootstrap=0)
+    spectrum = metrics.get_metric("spectrum")(real, generated, seed=3, n_bootstrap=0)
+    assert len(calls) == 5
+    curve = spectrum.extras["spectrum"]
+    assert (kl.value, rkl.value) == (curve[0]["d_pi"], curve[-1]["d_pi"])
+    metrics.get_metric("kl")(real, generated, seed=4, n_bootstrap=0)  # other folds: new fits
+    assert len(calls) == 10
+
+
+def test_terms_without_fit_error_are_compared_with_the_re_run_variance():
+    # boosting's terms carry no fit error: which rows trained which fold model moves its value by
+    # what the rows do not show, so a comparison adds the spread of re-runs with other seeds
+    from genbench import significance
+
+    rng = np.random.default_rng(1)
+    ref = rng.normal(size=(400, 2))
+    sets = {"near": rng.normal(size=(400, 2)) + [0.1, 0.0], "far": rng.normal(size=(400, 2)) + [1.0, 0.0]}
+    spec = metrics.get_metric("kl")
+    for classifier, dependent in (("gbdt", True), ("quadratic", False)):
+        opts = {"seed": 0, "classifier": classifier, "n_bootstrap": 0}
+        results = {m: spec.func(ref, x, **opts) for m, x in sets.items()}
+        assert all(r.replicates.seed_dependent == dependent for r in results.values())
+        (c,) = compare(spec, {m: (ref, x) for m, x in sets.items()}, results, options=opts, seed=0)
+        assert c.better() == "near"
+        assert c.method.startswith("paired row terms + re-run variance") == dependent
+    seeds = [int(np.random.SeedSequence([0, 7919, r]).generate_state(1)[0]) for r in range(significance.RERUNS)]
+    reruns = sum(np.var([spec.func(ref, x, seed=s, classifier="gbdt", n_bootstrap=0).value for s in [0] + seeds],
+                        ddof=1) for m, x in sets.items())
+    (c,) = compare(spec, {m: (ref, x) for m, x in sets.items()},
+                   {m: spec.func(ref, x, seed=0, classifier="gbdt", n_bootstrap=0) for m, x in sets.items()},
+                   options={"seed": 0, "classifier": "gbdt", "n_bootstrap": 0}, seed=0)
+    assert c.extras["extra_variance"] == pytest.approx(reruns, rel=1e-12)
+
+
 def test_level_small_for_two_models_of_equal_quality():
     # mirror images of each other against a symmetric reference: equal expected KL by symmetry.
     # 20 seeds: more than 4 rejections at alpha = 0.05 has probability 0.003 under a correct level
