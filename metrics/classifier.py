@@ -338,7 +338,7 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
 #: model at one seed share one set of fits, and so do a comparison's re-runs with other seeds. Bounded
 #: by the memory their arrays hold, not by a count (a board of m models keeps 4 m of them).
 _AUTO_FITS: "OrderedDict[tuple, _CrossFit]" = OrderedDict()
-_AUTO_FITS_BYTES = 512 * 2**20
+_AUTO_FITS_BYTES = 256 * 2**20
 
 
 def _nbytes(fit: "_CrossFit | None") -> int:
