@@ -1622,8 +1622,9 @@ def c2st(real, generated, *, classifier="auto", cv=2, n_permutations=0, seed=0) 
         extras.update(null="permutation", n_permutations=n_permutations)
     # per-row hits, weighted so that mean(real) + mean(generated) = accuracy: what a paired comparison
     # of two models' accuracies against this reference needs (with the seed's split, seed_dependent)
-    hits = hit.astype(np.float64)
-    terms = RowTerms(real=hits[: fit.n_real] * (fit.n_real / n), generated=hits[fit.n_real:] * ((n - fit.n_real) / n),
+    row_hits = hit.astype(np.float64)
+    terms = RowTerms(real=row_hits[: fit.n_real] * (fit.n_real / n),
+                     generated=row_hits[fit.n_real:] * ((n - fit.n_real) / n),
                      constant=0.0, reference=_fingerprint(real), seed_dependent=True)
     return MetricResult("c2st", correct / n, higher_is_better=False,
                         ci=ConfidenceInterval(float(ci.low), float(ci.high), 0.95,
