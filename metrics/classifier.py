@@ -349,6 +349,10 @@ def _nbytes(fit: "_CrossFit | None") -> int:
 
 
 def _remember(key, fit: "_CrossFit") -> None:
+    # one fit now serves several results: none of them may change it for the others
+    for f in (fit, fit.alternative):
+        for a in ([] if f is None else [f.logit, f.ell, f.fold]):
+            a.flags.writeable = False
     _AUTO_FITS[key] = fit
     while len(_AUTO_FITS) > 1 and sum(_nbytes(f) for f in _AUTO_FITS.values()) > _AUTO_FITS_BYTES:
         _AUTO_FITS.popitem(last=False)

@@ -134,8 +134,9 @@ and its variance estimate are correlated. The fold values come free from the sam
 sums (the diagonal blocks). The cost: the fold mean uses only within-group pairs, so its quadratic
 part is ``G - 1`` times the full statistic's; its linear part is the same. Measured power cost
 (one mode dropped, n = 1,000, 10 seeds, p < 0.01 / p < 0.05): KID 2 / 6 with fold means against
-5 / 8 with the jackknife, MMD 1 / 2 against 0 / 4 (neither sees 10% broad noise at this n). Biased plug-ins (FID, the energy V-statistic, the k-NN metrics) cannot use it:
-their expectation at ``n / G`` rows differs from that at ``n`` by a model-dependent bias.
+5 / 8 with the jackknife, MMD 1 / 2 against 0 / 4 (neither sees 10% broad noise at this n). Biased
+plug-ins (FID, the energy V-statistic, the k-NN metrics) cannot use it: their expectation at
+``n / G`` rows differs from that at ``n`` by a model-dependent bias.
 
 Disjoint folds: metrics that randomise internally
 -------------------------------------------------
