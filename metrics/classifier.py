@@ -27,7 +27,7 @@ One estimator serves the whole family:
    generated data (mode dropping); the direct plug-in keeps a bounded variance but is first-order
    sensitive to the classifier's fit error. The two normalisation means (mean_generated(exp(ell))
    and mean_real(exp(-ell)), both 1 for a perfect ratio) are returned in ``extras``.
-4. Fit error (logistic models: "quadratic", "logistic", and "auto" when a polynomial wins). With the
+4. Fit error (logistic models: "quadratic", "logistic", and "auto" when a logistic candidate wins). With the
    sandwich covariance of each fold's coefficients (case-control intercept: stratified folds fix
    the class counts), (a) the interior's second-order loss -1/2 E_M[D (1 - D) Var ell_hat] / (pi (1 - pi)),
    about (parameters) / n, is added back (``extras["bias_correction"]``; issue 12 measured the
@@ -57,7 +57,11 @@ log loss is a tighter bound on JS_pi, so the default ``"auto"`` chooses the mode
   and is the exact null model, so P = Q gives exactly 0; a quadratic logistic regression (every
   x_i x_j up to 12 dimensions, so it is well specified for any two Gaussians, correlations included;
   squares only above); up to 3 dimensions a quartic one (a banana against a Gaussian has an exactly
-  quartic log-ratio); histogram gradient boosting stopped early on the validation rows' log loss
+  quartic log-ratio) and a logistic regression on the quadratic features plus 32 Gaussian bumps at
+  k-means centres of the training rows ("rbf": a ring of narrow modes against a Gaussian, or against
+  a model that keeps some of them; measured on the ring against its ML Gaussian at n = 2,000, the
+  interior d_pi went from 7-10% low with the k-NN ratio, whose interval carries no fit error, to
+  1-2% low with one that does); histogram gradient boosting stopped early on the validation rows' log loss
   (curved and multimodal ratios: rings of modes, supports); and up to 8 dimensions a
   nearest-neighbour ratio (logistic regression on d log(r_k(generated) / r_k(real)) for k = 1, 10),
   which sees structure at the scale of the sample spacing;
@@ -71,10 +75,10 @@ log loss is a tighter bound on JS_pi, so the default ``"auto"`` chooses the mode
 * one candidate is chosen for every fold: the lowest penalised validation loss summed over the
   folds (per-fold choices flip between near-equal candidates by noise, and a boosting fold among
   quadratic ones biased a Gaussian world's d_pi low), except that boosting or the nearest-neighbour
-  ratio must beat the quadratic (else quartic) model by more than 2 standard errors of the paired
-  per-row validation losses, or the polynomial is kept: it carries the fit-error terms and is
-  unbiased when it contains the ratio, while boosting won the plain comparison by noise in 13% of
-  the shift-10d seeds at n = 2,000 and was then 15% low. A polynomial winner is refitted on the whole
+  ratio must beat the quadratic (else quartic, else rbf) model by more than 2 standard errors of the
+  paired per-row validation losses, or the logistic model is kept: it carries the fit-error terms and
+  is unbiased when it contains the ratio, while boosting won the plain comparison by noise in 13% of
+  the shift-10d seeds at n = 2,000 and was then 15% low. A logistic winner is refitted on the whole
   training fold and used uncalibrated (Platt's slope only shrinks a well-specified model's logits);
   other winners use their calibrated logits, prior corrected with the validation rows' class
   counts. ``extras["chosen"]`` lists the model of every fold.
@@ -115,6 +119,7 @@ and world of the tests 0.03-0.064.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import warnings
 from collections import OrderedDict
@@ -359,7 +364,24 @@ def _remember(key, fit: "_CrossFit") -> None:
 
 
 def _auto_fits(x, y, splits, seeds, candidates, n_real: int, cv: int) -> "_CrossFit":
-    """Fit every candidate on every training fold, choose one, and cross-fit it (``"auto"``, ``"mlp"``)."""
+    """Fit every candidate on every training fold, choose one, and cross-fit it (``"auto"``, ``"mlp"``).
+
+    On one BLAS thread: the fits' matrix products are small (rows x a few dozen columns), and BLAS
+    worker threads busy-waiting between them slowed every candidate about 2x (measured on 2 cores);
+    large inputs get their parallelism from the fold threads instead (`_map_folds`).
+    """
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        return _auto_fits_one_thread(x, y, splits, seeds, candidates, n_real, cv)
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()  # built once: finding the thread pools costs ~3 ms
+
+
+def _auto_fits_one_thread(x, y, splits, seeds, candidates, n_real: int, cv: int) -> "_CrossFit":
     fitted = _map_folds(lambda k: _fit_auto(x[splits[k][0]], y[splits[k][0]], int(seeds[k + 1]), candidates),
                         len(splits), len(x))
     winner = _choose(fitted)  # one candidate for every fold
@@ -380,7 +402,7 @@ def _auto_cross_fit(fitted, name: str, x, y, splits, n_real: int, cv: int) -> _C
         train, test = splits[k]
         fold_model = fitted[k].finalise(name, x[train], y[train])
         fit = None
-        if fold_model.name in ("quadratic", "quartic"):
+        if fold_model.name in _LOGISTIC_CANDIDATES:
             fit = _logistic_fold_fit(fold_model.model, x[train], y[train], x[test], test, train)
         return fold_model, fold_model.log_ratio(x[test]), fit
 
@@ -458,12 +480,22 @@ _INNER_VALIDATION = 0.2
 #: from this many rows (both sets) the folds of "auto" are fitted on two threads
 _THREADED_MIN_ROWS = 4000
 #: the candidates "auto" compares, in this order (ties go to the earlier, simpler one)
-AUTO_CANDIDATES = ("constant", "quadratic", "quartic", "gbdt", "knn")
+AUTO_CANDIDATES = ("constant", "quadratic", "quartic", "rbf", "gbdt", "knn")
+#: the candidates that are logistic regressions on fixed features: refitted on the whole training fold,
+#: used uncalibrated, and carrying the fit-error terms (`_fit_error`)
+_LOGISTIC_CANDIDATES = ("quadratic", "quartic", "rbf")
+#: up to this (reduced) dimension "auto" also tries a logistic regression on quadratic features plus
+#: Gaussian bumps at k-means centres (multimodal ratios, with fit-error terms)
+_RBF_MAX_DIM = 3
+#: the number of bump centres of the "rbf" candidate (at most one per 20 fit rows) and their width, as a
+#: share of the median distance between neighbouring centres (see `metrics._bumps.BumpFeatures`)
+_RBF_CENTRES = 32
+_RBF_WIDTH = 0.5
 #: up to this (reduced) dimension "auto" also tries a degree-4 polynomial logistic regression (smooth
 #: curved ratios: a banana-shaped density against a Gaussian has an exactly quartic log-ratio)
 _QUARTIC_MAX_DIM = 3
-#: a non-parametric winner must beat the polynomial candidates' validation log loss by this many
-#: standard errors of the paired per-row difference, or the polynomial is kept (see `_choose`)
+#: a non-parametric winner must beat the logistic candidates' validation log loss by this many
+#: standard errors of the paired per-row difference, or the logistic model is kept (see `_choose`)
 _SIMPLER_MARGIN = 2.0
 #: up to this (reduced) dimension "auto" also tries the nearest-neighbour ratio (tree searches stay
 #: fast; it sees structure at the scale of the sample spacing, e.g. near-copies of training points)
@@ -607,20 +639,31 @@ class _TorchMLP:
             return self.net_(torch.as_tensor(z, dtype=torch.float32))[:, 0].double().numpy()
 
 
-def _polynomial_logistic(name, steps=()):
+def _logistic_pipeline(name, steps=()):
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
 
-    expand = (FunctionTransformer(_quadratic_features) if name == "quadratic" else
-              PolynomialFeatures(degree=4, include_bias=False))
-    return make_pipeline(*steps, expand, StandardScaler(), LogisticRegression(C=1.0, tol=1e-8, max_iter=1000))
+    if name == "rbf":
+        from ._bumps import BumpFeatures
+
+        expand = BumpFeatures(_RBF_CENTRES, _RBF_WIDTH)
+    else:
+        expand = (FunctionTransformer(_quadratic_features) if name == "quadratic" else
+                  PolynomialFeatures(degree=4, include_bias=False))
+    if name == "rbf":
+        from ._bumps import NewtonLogistic
+
+        fit = NewtonLogistic(C=1.0)
+    else:
+        fit = LogisticRegression(C=1.0, tol=1e-8, max_iter=1000)
+    return make_pipeline(*steps, expand, StandardScaler(), fit)
 
 
 def _fit_candidate(name, z, y, z_val, y_val, seed):
     """A fitted model of candidate ``name`` whose ``decision_function`` is a raw (uncalibrated) logit."""
-    if name in ("quadratic", "quartic"):
-        return _polynomial_logistic(name).fit(z, y)
+    if name in _LOGISTIC_CANDIDATES:
+        return _logistic_pipeline(name).fit(z, y)
     if name == "gbdt":
         from sklearn.ensemble import HistGradientBoostingClassifier
 
@@ -677,13 +720,13 @@ class _FoldCandidates:
         """The fold's model for the chosen candidate ``name``.
 
         A well-specified logistic model needs no calibration, and recalibrating its logits only
-        shrinks them (Platt's slope regresses to the mean, biasing every d_pi low): a polynomial
+        shrinks them (Platt's slope regresses to the mean, biasing every d_pi low): a logistic
         winner is refitted on the whole training fold (fit + validation rows) and used as it is.
         """
-        if name in ("quadratic", "quartic"):
+        if name in _LOGISTIC_CANDIDATES:
             from sklearn.base import clone
 
-            model = _polynomial_logistic(name, [clone(step) for step in self.steps]).fit(x, y)
+            model = _logistic_pipeline(name, [clone(step) for step in self.steps]).fit(x, y)
             n1 = int(y.sum())
             return _FoldModel(name=name, transform=None, model=model, a=1.0, b=0.0,
                               offset=math.log(n1 / (len(y) - n1)), val_losses=self.losses)
@@ -729,6 +772,8 @@ def _fit_auto(x, y, seed: int, candidates) -> _FoldCandidates:
             continue
         if name == "quartic" and z_fit.shape[1] > _QUARTIC_MAX_DIM:
             continue
+        if name == "rbf" and z_fit.shape[1] > _RBF_MAX_DIM:
+            continue
         if name == "knn" and (z_fit.shape[1] > _KNN_MAX_DIM or min(np.bincount(y_fit, minlength=2)) < 50):
             continue  # (the 10-th neighbour of a handful of rows is no density estimate)
         model = _fit_candidate(name, z_fit, y_fit, z_val, y_val, seed)
@@ -744,13 +789,13 @@ def _fit_auto(x, y, seed: int, candidates) -> _FoldCandidates:
 
 def _choose(fitted) -> str:
     """The candidate every fold uses: lowest penalised validation loss summed over the folds, except that a
-    polynomial candidate is kept over a non-parametric winner that is not clearly better.
+    logistic candidate is kept over a non-parametric winner that is not clearly better.
 
     One choice for every fold: per-fold choices flip between near-equal candidates by noise (a
     boosting fold among quadratic ones biases a Gaussian world's d_pi low), and the pooled loss is
     cv times less noisy. "Clearly better" is a paired comparison of the validation rows' log losses
     (pooled over folds): boosting's or k-NN's mean loss must be lower by more than
-    ``_SIMPLER_MARGIN`` standard errors. Why: the polynomial models carry the fit-error terms (bias
+    ``_SIMPLER_MARGIN`` standard errors. Why: the logistic candidates carry the fit-error terms (bias
     correction, interval, paired tests) and are unbiased when they contain the ratio, while boosting
     and k-NN are smooth-ratio biased low (6-18%) and carry no fit-error term. Measured in the
     shift-10d world at n = 2,000: boosting won the plain pooled loss in 19 of 150 seeds, those
@@ -761,7 +806,7 @@ def _choose(fitted) -> str:
     if winner not in ("gbdt", "knn"):
         return winner
     best = np.concatenate([f.row_losses[winner] for f in fitted])
-    for name in ("quadratic", "quartic"):
+    for name in _LOGISTIC_CANDIDATES:
         if name not in total:
             continue
         diff = np.concatenate([f.row_losses[name] for f in fitted]) - best
