@@ -108,6 +108,28 @@ def test_terms_without_fit_error_are_compared_with_the_re_run_variance():
     assert c.extras["extra_variance"] == pytest.approx(reruns, rel=1e-12)
 
 
+def test_ends_of_a_boosting_fit_carry_the_kl_influence_of_the_other_side():
+    # KL(P||Q) = E_P[log r]: its efficient influence on a generated row y is 1 - r(y), on a real row x
+    # for KL(Q||P) it is 1 - 1/r(x); boosting has no coefficients, so the terms carry these (centred)
+    import metrics.classifier as clf
+
+    rng = np.random.default_rng(2)
+    real, generated = rng.normal(size=(500, 2)), rng.normal(size=(400, 2)) * 1.4
+    est = clf._estimate(real, generated, np.array([0.0, 0.5, 1.0]), "gbdt", 5, 0, np.random.default_rng(0))
+    ell_r, ell_g = est.fit.ell_real, est.fit.ell_gen
+    a, b = est.terms
+    np.testing.assert_allclose(a[0], ell_r, rtol=1e-12)
+    np.testing.assert_allclose(b[0], -(np.exp(ell_g) - np.exp(ell_g).mean()), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(a[2], -(np.exp(-ell_r) - np.exp(-ell_r).mean()), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(b[2], -ell_g, rtol=1e-12)
+    a0, b0 = clf._contributions(ell_r, ell_g, [0.5])
+    np.testing.assert_array_equal(a[1], a0[0])  # the interior (orthogonal): evaluation terms only
+    np.testing.assert_array_equal(b[1], b0[0])
+    # the value is unchanged: the influences are centred
+    assert a[0].mean() + b[0].mean() == pytest.approx(est.values[0], rel=1e-12)
+    assert a[2].mean() + b[2].mean() == pytest.approx(est.values[2], rel=1e-12)
+
+
 def test_level_small_for_two_models_of_equal_quality():
     # mirror images of each other against a symmetric reference: equal expected KL by symmetry.
     # 20 seeds: more than 4 rejections at alpha = 0.05 has probability 0.003 under a correct level

@@ -300,12 +300,24 @@ def coverage(name, seeds=50, n=2000):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", metrics.MetricWarning)
             spec = metrics.divergence_spectrum(real, generated, pis=PIS, n_bootstrap=300, seed=seed)
-        hits.append(_covered(spec, truth))
+        # a lower bound is right when it is below the truth (its two-sided interval is not reported)
+        hits.append(np.where(_bounded(spec), _covered(spec, truth), np.array(spec.d_pi) <= truth))
     return np.mean(hits, axis=0)
 
 
+_RING_COVERAGE = pytest.param("ring-vs-ml-gaussian", marks=pytest.mark.xfail(
+    reason="measured (50 seeds): 0.90 / 0.90 / 0.84 / 0.78 at pi = 0 / .25 / .5 / .75 (KL(Q||P) flagged as a lower "
+           "bound, below the truth, in every seed): the rbf model does not contain the log-ratio of narrow modes, "
+           "and its 1-2% approximation bias is as large as the interval's half-width. With the k-NN ratio that "
+           "won before, about 0 at every interior pi"))
+_BANANA_COVERAGE = pytest.param("banana-vs-ml-gaussian", marks=pytest.mark.xfail(
+    reason="measured (50 seeds): 0.94 / 0.90 / 0.90 / 0.86 at pi = 0 / .25 / .5 / .75; KL(Q||P) flagged as a lower "
+           "bound (saturation 3.6-4.9% of the generated rows), below the truth"))
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["same-10d", "same-64d", "shift-10d", "scale-10d", "corr-2d", "corr-10d"])
+@pytest.mark.parametrize("name", ["same-10d", "same-64d", "shift-10d", "scale-10d", "corr-2d", "corr-10d",
+                                  _RING_COVERAGE, _BANANA_COVERAGE])
 def test_coverage_over_50_seeds_at_n_2000(name):
     rates = coverage(name)
     print(name, "coverage at pi = 0, .25, .5, .75, 1:", rates)  # shown with -rA: the closing notes quote it
