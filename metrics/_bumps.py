@@ -50,10 +50,15 @@ class BumpFeatures(TransformerMixin, BaseEstimator):
             if np.allclose(moved, centres):
                 break
             centres = moved
+        # data with few distinct rows (discrete values) give coinciding centres: keep one of each
+        centres = np.unique(centres, axis=0)
         self.centres_ = centres
         d2 = ((centres[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
         np.fill_diagonal(d2, np.inf)
-        self.width2_ = self.width**2 * float(np.median(d2.min(axis=1)))
+        nearest = d2.min(axis=1)
+        nearest = nearest[np.isfinite(nearest) & (nearest > 0)]
+        # one distinct centre: a bump as wide as the (standardised) data
+        self.width2_ = self.width**2 * (float(np.median(nearest)) if len(nearest) else 1.0)
         return self
 
     def transform(self, z):

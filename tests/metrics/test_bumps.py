@@ -51,3 +51,13 @@ def test_bump_centres_are_the_means_of_their_rows_and_the_features_are_exact():
 def test_at_most_one_centre_per_20_rows():
     z = np.random.default_rng(2).normal(size=(100, 2))
     assert BumpFeatures(n_centres=32).fit(z).centres_.shape == (5, 2)
+
+
+def test_discrete_rows_give_distinct_centres_and_a_positive_width():
+    # three distinct values: k-means++ asked for 32 centres returns duplicates; one bump each is kept
+    z = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]])[np.random.default_rng(3).integers(0, 3, 900)]
+    bumps = BumpFeatures().fit(z)
+    assert len(bumps.centres_) == 3 and bumps.width2_ == pytest.approx(0.25 * 1.0)
+    assert np.isfinite(bumps.transform(z)).all()
+    single = BumpFeatures().fit(np.zeros((100, 2)))  # one distinct row: a bump as wide as the data
+    assert len(single.centres_) == 1 and single.width2_ == 0.25
