@@ -648,17 +648,13 @@ def _logistic_pipeline(name, steps=()):
     from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, StandardScaler
 
     if name == "rbf":
-        from ._bumps import BumpFeatures
+        from ._bumps import BumpFeatures, NewtonLogistic
 
-        expand = BumpFeatures(_RBF_CENTRES, _RBF_WIDTH)
+        # the same penalised objective as LogisticRegression(C=1.0), by Newton steps (see NewtonLogistic)
+        expand, fit = BumpFeatures(_RBF_CENTRES, _RBF_WIDTH), NewtonLogistic(C=1.0)
     else:
         expand = (FunctionTransformer(_quadratic_features) if name == "quadratic" else
                   PolynomialFeatures(degree=4, include_bias=False))
-    if name == "rbf":
-        from ._bumps import NewtonLogistic
-
-        fit = NewtonLogistic(C=1.0)
-    else:
         fit = LogisticRegression(C=1.0, tol=1e-8, max_iter=1000)
     return make_pipeline(*steps, expand, StandardScaler(), fit)
 
@@ -1099,7 +1095,8 @@ def _with_influence(fit: _CrossFit, a, b, influence, pis):
     (centred within its class: stratified folds fix the class counts), so that two models' fit
     errors covary through the reference rows they share; the value is unchanged.
 
-    Boosting and k-NN folds have no coefficients to differentiate. There the ends get the
+    Folds without coefficients to differentiate (boosting, the k-NN ratio, the MLP, a scikit-learn
+    estimator passed as ``classifier``) carry none of that. There the ends get the
     influence a locally consistent ratio fit has, which is the efficient influence function of the
     KL functional: KL(P||Q) = E_P[log r] (r = p/q) moves by (1 - r(y)) / m when a generated row y
     joins the fit, KL(Q||P) by (1 - 1/r(x)) / n for a real row x, so their variances gain
