@@ -371,7 +371,8 @@ def _auto_fits(x, y, splits, seeds, candidates, n_real: int, cv: int) -> "_Cross
 
     On one BLAS thread: the fits' matrix products are small (rows x a few dozen columns), and BLAS
     worker threads busy-waiting between them slowed every candidate about 2x (measured on 2 cores);
-    large inputs get their parallelism from the fold threads instead (`_map_folds`).
+    large inputs get their parallelism from the fold threads instead (`_map_folds`). The limit is
+    process-wide while the fits run (threadpoolctl sets the BLAS library's thread count).
     """
     with _blas_controller().limit(limits=1, user_api="blas"):
         return _auto_fits_one_thread(x, y, splits, seeds, candidates, n_real, cv)
