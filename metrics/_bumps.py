@@ -6,11 +6,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
-
-def _quadratic(z):
-    # the quadratic candidate's features (every x_i x_j): "rbf" only runs in a few dimensions
-    iu = np.triu_indices(z.shape[1])
-    return np.hstack([z, z[:, iu[0]] * z[:, iu[1]]])
+from .classifier import _quadratic_features
 
 
 class BumpFeatures(TransformerMixin, BaseEstimator):
@@ -64,7 +60,8 @@ class BumpFeatures(TransformerMixin, BaseEstimator):
     def transform(self, z):
         z = np.asarray(z, dtype=np.float64)
         d2 = np.maximum((z**2).sum(1)[:, None] - 2.0 * z @ self.centres_.T + (self.centres_**2).sum(1), 0.0)
-        return np.hstack([_quadratic(z), np.exp(-0.5 * d2 / self.width2_)])
+        # the quadratic candidate's features (every x_i x_j in the few dimensions rbf runs in), plus the bumps
+        return np.hstack([_quadratic_features(z), np.exp(-0.5 * d2 / self.width2_)])
 
 
 class NewtonLogistic(ClassifierMixin, BaseEstimator):
