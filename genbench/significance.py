@@ -322,6 +322,11 @@ def _failed(spec, a, b, difference, error, method="") -> Comparison:
 
 
 def _from_test(spec, a, b, test: DifferenceTest, extras=None) -> Comparison:
+    if not (math.isfinite(test.pvalue) and math.isfinite(test.se)):
+        # e.g. a boosting / k-NN KL whose estimated density ratios overflow: its chi^2 influence term,
+        # and so the difference's variance, is not finite; a nan p-value is no result
+        return _failed(spec, a, b, test.difference, f"the difference's standard error is not finite "
+                       f"(se = {test.se!r}): the test cannot be computed", test.method)
     return Comparison(spec.name, a, b, test.difference, test.pvalue, spec.higher_is_better, ci=test.ci,
                       method=test.method, extras={"se": test.se, **test.extras, **(extras or {})})
 

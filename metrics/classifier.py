@@ -1300,8 +1300,9 @@ def paired_divergence_test(value_a: float, terms_a: RowTerms, value_b: float, te
                          "needs the same reference set for both models.")
     n = len(terms_a.real)
     paired = terms_a.real - terms_b.real
-    rows = (paired.var(ddof=1) / n + terms_a.generated.var(ddof=1) / len(terms_a.generated)
-            + terms_b.generated.var(ddof=1) / len(terms_b.generated))
+    with np.errstate(over="ignore", invalid="ignore"):  # a non-finite variance gives p = nan, below
+        rows = (paired.var(ddof=1) / n + terms_a.generated.var(ddof=1) / len(terms_a.generated)
+                + terms_b.generated.var(ddof=1) / len(terms_b.generated))
     extra_variance = float(extra_variance)
     if not (extra_variance >= 0.0):
         raise InputError(f"`extra_variance` must be a non-negative number; got {extra_variance!r}.")

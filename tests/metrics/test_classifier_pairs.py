@@ -130,6 +130,23 @@ def test_ends_of_a_boosting_fit_carry_the_kl_influence_of_the_other_side():
     assert a[2].mean() + b[2].mean() == pytest.approx(est.values[2], rel=1e-12)
 
 
+def test_a_difference_without_a_finite_variance_is_not_tested():
+    # a generated-row influence of 1e300 (an overflowing density ratio) has no finite variance: the
+    # pair is reported as not tested, never as ok with a nan p-value
+    from genbench.significance import _from_test
+
+    a = RowTerms(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1e300, -1e300, 0.0]), 0.0, "ref")
+    b = RowTerms(np.array([1.0, 2.5, 3.0, 4.5]), np.array([0.1, 0.2, 0.3]), 0.0, "ref")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no overflow warning either
+        t = paired_divergence_test(1.0, a, 2.0, b)
+    assert math.isnan(t.pvalue) and not math.isfinite(t.se)
+    c = _from_test(metrics.get_metric("kl"), "a", "b", t)
+    assert c.status == "failed" and "standard error is not finite" in c.error and math.isnan(c.pvalue)
+    ok = _from_test(metrics.get_metric("kl"), "a", "b", paired_divergence_test(1.0, b, 1.0, b))
+    assert ok.status == "ok" and ok.pvalue == pytest.approx(1.0)
+
+
 def test_level_small_for_two_models_of_equal_quality():
     # mirror images of each other against a symmetric reference: equal expected KL by symmetry.
     # 20 seeds: more than 4 rejections at alpha = 0.05 has probability 0.003 under a correct level
