@@ -44,8 +44,9 @@ Methods, by what the metric offers (details and justification in :mod:`metrics.r
   Satterthwaite's degrees of freedom. Measured (n = 500, 200 seeds, default classifier, rejections at
   0.05, band 3..19): the disjoint-fold route gave tilt 23 and mirror 2 (a classifier fitted on 25 rows a
   side is not the full-size one); rows only, tilt 33, mirror 15, alternate 19; rows + re-runs, tilt 15,
-  mirror 13, alternate 14 (with the rbf candidate in ``"auto"``: 14, 12, 11). The re-runs miss the part of the fit noise every split shares (a
-  training row's influence on the other rows' hits), so the test leans liberal where it is large.
+  mirror 13, alternate 14 (with the rbf candidate in ``"auto"``: 14, 12, 11). The re-runs miss the
+  part of the fit noise every split shares (a training row's influence on the other rows' hits), so
+  the test leans liberal where it is large.
 * **Every other metric of a generated set** (PRD, frontier, vendi, Parzen,
   Inception Score, plugins): treated as a black box that may randomise internally (folds, k-means
   starts), where a jackknife would inflate that noise ``G - 1`` times. The metric is re-run on ``G``

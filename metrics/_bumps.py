@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
 
-from .classifier import _quadratic_features
+from .classifier import _quadratic_features, _sigmoid
 
 
 class BumpFeatures(TransformerMixin, BaseEstimator):
@@ -51,10 +51,10 @@ class BumpFeatures(TransformerMixin, BaseEstimator):
         self.centres_ = centres
         d2 = ((centres[:, None, :] - centres[None, :, :]) ** 2).sum(-1)
         np.fill_diagonal(d2, np.inf)
-        nearest = d2.min(axis=1)
-        nearest = nearest[np.isfinite(nearest) & (nearest > 0)]
+        gaps = d2.min(axis=1)  # squared distance from each centre to its nearest other centre
+        gaps = gaps[np.isfinite(gaps) & (gaps > 0)]
         # one distinct centre: a bump as wide as the (standardised) data
-        self.width2_ = self.width**2 * (float(np.median(nearest)) if len(nearest) else 1.0)
+        self.width2_ = self.width**2 * (float(np.median(gaps)) if len(gaps) else 1.0)
         return self
 
     def transform(self, z):
@@ -88,7 +88,7 @@ class NewtonLogistic(ClassifierMixin, BaseEstimator):
         theta = np.zeros(phi.shape[1])
         value = objective(theta)
         for _ in range(100):
-            p = 0.5 * (1.0 + np.tanh(0.5 * (phi @ theta)))
+            p = _sigmoid(phi @ theta)
             grad = phi.T @ (p - t) + ridge * theta
             hess = phi.T @ ((p * (1.0 - p))[:, None] * phi)
             hess[np.diag_indices_from(hess)] += ridge + 1e-12
