@@ -165,10 +165,13 @@ def _bounded(spec):
 
 
 def _check_accuracy(est, truth, bounded):
-    # within 10% of the truth, or 0.02 absolute where the truth is below 0.2 (issue 12)
+    # within 10% of the truth, or 0.02 absolute where the truth is below 0.2 (issue 12). An end that is
+    # only a lower bound (one side has mass the other lacks) is exempt; an interior value is held to it
+    # even when flagged as a lower bound (a boosting fit's variational bound must still be close)
     tol = np.where(truth < 0.2, 0.02, 0.10 * truth)
     ok = np.abs(est - truth) <= tol
-    return ok | ~bounded
+    end = np.isin(np.asarray(PIS), (0.0, 1.0))
+    return ok | (~bounded & end)
 
 
 # --------------------------------------------------------------------------- fast acceptance checks
@@ -210,12 +213,50 @@ def test_support_mismatch_is_a_lower_bound_in_the_affected_direction_only():
     assert spec.rows()[0]["ci_high"] is None and spec.results[0].bound == "lower"
     with pytest.warns(MetricWarning, match=r"KL\(P\|\|Q\)"):
         r = metrics.get_metric("spectrum")(real, generated, n_bootstrap=100)
-    # the registered value is the interior mean, bounded: an estimate with an interval, while its
-    # pi = 0 row stays a lower bound
+    # the registered value is the interior mean, bounded: an estimate with an interval (the quartic
+    # model wins this draw; a boosting winner's interior would be a lower bound), while its pi = 0
+    # row stays a lower bound
     assert r.bound is None and r.extras["spectrum"][0]["bound"] == "lower" and r.ci is not None
     assert r.value == pytest.approx(np.mean([row["d_pi"] for row in r.extras["spectrum"][1:-1]]), rel=1e-12)
     json.dumps(r.to_dict(), allow_nan=False)  # strict JSON: no inf anywhere
     assert r.extras["spectrum"][-1]["bound"] is None
+
+
+def _disc_in_square_d_pi(pi):
+    # P uniform on the unit disc (density 1/pi_), Q uniform on [-1, 1]^2 (density 1/4): inside the disc
+    # m = pi / pi_ + (1 - pi) / 4; outside, p = 0 and q / m = 1 / (1 - pi)
+    m = pi / math.pi + (1 - pi) / 4
+    inside = math.pi / 4
+    p_term = math.log((1 / math.pi) / m)
+    q_term = inside * math.log(0.25 / m) + (1 - inside) * math.log(1 / (1 - pi))
+    return p_term / (1 - pi) + q_term / pi
+
+
+def test_a_fit_without_fit_error_terms_reports_the_interior_as_a_lower_bound():
+    # a disc inside a square: a sharp, curved log-ratio boundary that boosting approximates by steps.
+    # Its held-out JS_pi is a variational lower bound (any classifier's is); measured with the default
+    # at n = 10,000 (boosting won): 20-23% low, with two-sided intervals that excluded the truth. (At
+    # n = 2,000-3,000 the quartic or rbf model wins, 30-37% low, and the mass-deficit diagnostic, 0.91
+    # for a true 0.785, does not flag it: a known gap, in the closing note of this change.)
+    import metrics
+
+    pis = (0.25, 0.5, 0.75)
+    truth = np.array([_disc_in_square_d_pi(pi) for pi in pis])
+    rng = np.random.default_rng(3)
+    r, t = np.sqrt(rng.uniform(size=3000)), rng.uniform(0, 2 * np.pi, 3000)
+    real, generated = np.c_[r * np.cos(t), r * np.sin(t)], rng.uniform(-1, 1, size=(3000, 2))
+    with pytest.warns(metrics.MetricWarning, match=r"JS_pi\) is only a lower bound: a classifier without fit-error"):
+        spec = metrics.divergence_spectrum(real, generated, pis=pis, classifier="gbdt", n_bootstrap=200, seed=0)
+    assert spec.bound == ("lower",) * 3 and spec.extras["lower_bound_interior"]
+    assert np.all(np.array(spec.d_pi) < truth) and np.all(np.array(spec.ci_low) < truth), (spec.d_pi, truth)
+    assert spec.rows()[1]["ci_high"] is None
+    with pytest.warns(metrics.MetricWarning, match="JS_pi.*a classifier without fit-error terms"):
+        js = metrics.get_metric("spectrum")(real, generated, classifier="gbdt", n_bootstrap=100)
+    assert js.bound == "lower" and js.ci is None and js.extras["ci_low_one_sided"] <= js.value
+    # a logistic model carries its fit error: a two-sided interval (a Gaussian shift, which it contains)
+    real, generated = draw("shift-10d", 1000, seed=0)
+    spec = metrics.divergence_spectrum(real, generated, pis=pis, classifier="quadratic", n_bootstrap=100)
+    assert spec.bound == (None,) * 3 and not spec.extras["lower_bound_interior"]
 
 
 def test_ring_interior_comes_from_a_logistic_model_with_its_fit_error():
@@ -283,12 +324,13 @@ def test_accuracy_at_n_10000(name):
     assert np.all(_check_accuracy(np.array(spec.d_pi), truth, bounded)), (spec.d_pi, truth)
     # an infinite truth is never reported as a confident number
     assert not np.any(np.isinf(truth) & bounded)
-    flagged = [str(w.message).split(" (pi")[0] for w in caught if issubclass(w.category, metrics.MetricWarning)]
-    assert sorted(set(flagged)) == sorted({("KL(P||Q)", "KL(Q||P)")[i // 4] for i in np.flatnonzero(~bounded)})
+    flagged = [str(w.message).split(" is only")[0] for w in caught if issubclass(w.category, metrics.MetricWarning)]
+    names = {0: "KL(P||Q) (pi = 0)", len(PIS) - 1: "KL(Q||P) (pi = 1)"}
+    assert sorted(set(flagged)) == sorted({names.get(i, "d_pi for 0 < pi < 1 (JS_pi)") for i in np.flatnonzero(~bounded)})
 
 
 def coverage(name, seeds=50, n=2000):
-    """Share of seeds whose 95% interval covers the truth, per pi (lower-bound rows count as covered if <= truth)."""
+    """Share of seeds whose 95% interval covers the truth, per pi (a lower bound's one-sided interval: its lower end <= truth)."""
     import warnings
 
     import metrics
@@ -300,8 +342,8 @@ def coverage(name, seeds=50, n=2000):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", metrics.MetricWarning)
             spec = metrics.divergence_spectrum(real, generated, pis=PIS, n_bootstrap=300, seed=seed)
-        # a lower bound is right when it is below the truth (its two-sided interval is not reported)
-        hits.append(np.where(_bounded(spec), _covered(spec, truth), np.array(spec.d_pi) <= truth))
+        # a lower bound reports only the lower end of its interval: right when that end is below the truth
+        hits.append(np.where(_bounded(spec), _covered(spec, truth), np.array(spec.ci_low) <= truth))
     return np.mean(hits, axis=0)
 
 
