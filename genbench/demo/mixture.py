@@ -462,8 +462,10 @@ def _readme(out: Path, models, truth, lb, dis, missing, *, quick, seed, n, n_mc,
              "two moments match and calls the ML Gaussian perfect. The registered `spectrum` value is the "
              "mean of the curve over 0 < pi < 1. Classifier estimates are bounded by what the classifier "
              "can tell apart: where one side has mass the other lacks the end of the curve is only a lower "
-             "bound, and where the generated rows hold near-copies (the memoriser) the whole curve is (open "
-             "circles; `bound = lower` in the results and \"> value\" in the leaderboard)"
+             "bound; where the winning model is gradient boosting or the nearest-neighbour ratio, which carry no "
+             "estimate of their approximation error, the interior is (a classifier's held-out JS_pi is a "
+             "variational lower bound); and where the generated rows hold near-copies (the memoriser) the whole "
+             "curve is (open circles; `bound = lower` in the results and \"> value\" in the leaderboard)"
              + _lower_bound_text(lb.results) + ".\n\n![spectrum](spectrum.png)\n\n")
     if (out / "likelihood_vs_quality.png").exists():
         text += "Likelihood against each quality metric:\n\n![likelihood vs quality](likelihood_vs_quality.png)\n\n"
