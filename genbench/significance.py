@@ -19,7 +19,9 @@ Methods, by what the metric offers (details and justification in :mod:`metrics.r
   sample sizes). KID and the unbiased MMD^2, whose expectation does not depend on the sample size,
   carry the statistic on each group alone as well (free from the same kernel block sums) and are
   tested by the mean of the ``G`` i.i.d. fold differences instead: exact where their difference is
-  purely quadratic, where the jackknife t stays conservative (2/200 rejections at 0.05).
+  purely quadratic, where the jackknife t stays conservative (2/200 rejections at 0.05). So is a
+  pair of FIDs that are both indistinguishable from 0 (a squared distance at its minimum has no
+  first-order term: alternate construction 2 -> 10 of 200).
 * **Per-row held-out terms** (the classifier divergences kl, reverse_kl, js, spectrum): each value is
   a mean of cross-fitted held-out terms, with the classifier's fit error at second order (interior
   pi) or carried as a variance (the ends), so the difference of two models is a mean of paired

@@ -296,7 +296,7 @@ def _frechet_from_features(real: np.ndarray, generated: np.ndarray) -> tuple[flo
 
 
 def _fid_replicates(real: np.ndarray, generated: np.ndarray, groups: int, seed: int = 0, *,
-                    pairs: bool = False) -> GroupReplicates:
+                    pairs: bool = False, full: float | None = None) -> GroupReplicates:
     """Leave-one- and leave-two-groups-out FIDs (the same groups dropped from both sets) from group moment sums.
 
     With rows centred at the set's mean c, the sums over the rows outside the dropped groups D are
@@ -309,6 +309,10 @@ def _fid_replicates(real: np.ndarray, generated: np.ndarray, groups: int, seed: 
     not move FID's rejection counts (2 -> 2 and 11 -> 11 of 200) and doubled the cost at d = 2048
     (21 solves instead of 11). When the value uses the n < d cross-Gram route, replicates are
     re-evaluated on the leave-out rows with that route.
+
+    Where the model's FID is indistinguishable from 0 (the bias-corrected value's 95% jackknife
+    interval reaches 0) the FID of each group alone is carried too (``fold_values``, ``G`` more
+    solves): see :func:`_indistinguishable_from_zero`. ``full``: the FID on all rows, if known.
     """
     labels = [group_labels(len(x), groups, seed) for x in (real, generated)]
     sizes = (len(real), len(generated))
@@ -345,16 +349,53 @@ def _fid_replicates(real: np.ndarray, generated: np.ndarray, groups: int, seed: 
         diff = mu1 - mu2
         return max(float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * _trace_sqrt_product(s1, s2)), 0.0)
 
+    def alone(part):
+        """FID of group g alone of each set, from its (count, sum, scatter) about the set's centre."""
+        stats = []
+        for t, (centre, *_rest) in enumerate(moments):
+            m, s, scatter = part[t]
+            stats.append((centre + s / m, (scatter - np.outer(s, s) / m) / (m - 1)))
+        (mu1, s1), (mu2, s2) = stats
+        diff = mu1 - mu2
+        return max(float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * _trace_sqrt_product(s1, s2)), 0.0)
+
     values, pair_values = np.empty(groups), (np.empty(groups) if pairs else None)
+    parts = []
     first = current = group_moments(0)
     for g in range(groups):
         values[g] = leave_out([current])
+        parts.append(current)
         following = first if g + 1 == groups else group_moments(g + 1)
         if pairs:
             pair_values[g] = leave_out([current, following])
         current = following
+    full = leave_out([]) if full is None else float(full)
+    fold_values = None
+    if _indistinguishable_from_zero(full, values):
+        # FID is a squared distance: at 0 its gradient vanishes, and two such models' difference is a
+        # degenerate quadratic, where the jackknife t is conservative (module notes of
+        # metrics.resampling); the i.i.d. fold values then test the same null exactly (G more solves)
+        fold_values = np.array([alone(part) for part in parts])
     return GroupReplicates(values, seed, sizes, "bias-corrected", method="group moment sums",
-                           pair_values=pair_values)
+                           pair_values=pair_values, fold_values=fold_values)
+
+
+def _indistinguishable_from_zero(value: float, values: np.ndarray) -> bool:
+    """Whether the bias-corrected FID's 95% jackknife interval reaches 0 (population FID possibly 0).
+
+    Near 0 the Frechet distance, a squared distance, has no first-order term: the difference of two
+    such models is a degenerate quadratic, whose expectation at any size m is its bias difference
+    c / m, so "equal expected FID" holds at the fold size n / G exactly when it holds at n, and the
+    disjoint-fold means test it exactly. Away from 0 the linear part dominates and the jackknife is
+    kept (fold means would test the fold size's biases). Measured in the ``alternate`` construction
+    (both models match the reference's mean and covariance): see :mod:`metrics.resampling`.
+    """
+    from scipy import stats
+
+    g = len(values)
+    centre = g * value - (g - 1) * float(values.mean())
+    half = float(stats.t.ppf(0.975, g - 1)) * math.sqrt((g - 1) / g * float(np.sum((values - values.mean()) ** 2)))
+    return bool(math.isfinite(centre) and math.isfinite(half) and centre - half <= 0.0)
 
 
 def _as_stats_or_features(x, name: str):
@@ -442,13 +483,14 @@ def fid(real, generated) -> MetricResult:
         scale = power_of_two_scale(top, _SAFE_MAGNITUDE)  # powers of two: exact; the value scales with its square
         if scale != 1.0:
             real, generated = real / scale, generated / scale
-        value, route = _frechet_from_features(real, generated)
-        value = _finite_fid(value * scale * scale, top)
+        raw, route = _frechet_from_features(real, generated)
+        value = _finite_fid(raw * scale * scale, top)
         # intervals (issue 13): leave-one-group-out FIDs, also reused by the harness's model comparisons
         if min(counts) >= 2 * GROUPS:
-            reps = _fid_replicates(real, generated, GROUPS)
+            reps = _fid_replicates(real, generated, GROUPS, full=raw)
             if scale != 1.0:
-                reps = dataclasses.replace(reps, values=reps.values * (scale * scale))
+                folds = None if reps.fold_values is None else reps.fold_values * (scale * scale)
+                reps = dataclasses.replace(reps, values=reps.values * (scale * scale), fold_values=folds)
             ci, centre = jackknife_interval(value, reps, low=0.0)
             return MetricResult("fid", value, higher_is_better=False, ci=ci, n=counts, replicates=reps,
                                 extras={"route": route, "bias_corrected": centre})
