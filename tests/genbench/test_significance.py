@@ -52,10 +52,17 @@ def test_jackknife_comparisons_all_pairs_with_holm():
         assert isinstance(c, Comparison) and c.status == "ok" and c.metric == "fid"
         assert c.difference == results[c.model_a].value - results[c.model_b].value
         assert c.adjustment == "holm over 3 pairs of fid"
-        assert c.method == "paired grouped jackknife t (10 groups, 9 df)"  # FID: no pair values
-        assert c.ci.low < c.difference < c.ci.high
+        near_zero = [results[m].replicates.fold_values is not None for m in (c.model_a, c.model_b)]
+        if all(near_zero):  # both FIDs indistinguishable from 0: the fold means (exact there)
+            assert c.method == "paired disjoint-fold means t (10 folds, 9 df)"
+            assert c.ci.low < c.extras["fold_mean_difference"] < c.ci.high
+        else:
+            assert c.method == "paired grouped jackknife t (10 groups, 9 df)"  # FID: no pair values
+            assert c.ci.low < c.difference < c.ci.high
         # the t statistic and interval agree: p < 0.05 exactly when 0 is outside the 95% interval
         assert (c.pvalue < 0.05) == (not c.ci.low <= 0.0 <= c.ci.high)
+    assert [c.method.split(" t (")[0] for c in comps] == [  # good and near: both FIDs ~ 0
+        "paired disjoint-fold means", "paired grouped jackknife", "paired grouped jackknife"]
     raw = np.array([c.pvalue for c in comps])
     order = np.argsort(raw)
     holm = np.maximum.accumulate(np.minimum(1, (3 - np.arange(3)) * raw[order]))
