@@ -311,8 +311,8 @@ def _fid_replicates(real: np.ndarray, generated: np.ndarray, groups: int, seed: 
     re-evaluated on the leave-out rows with that route.
 
     Where the model's FID is indistinguishable from 0 (the bias-corrected value's 95% jackknife
-    interval reaches 0) the FID of each group alone is carried too (``fold_values``, ``G`` more
-    solves): see :func:`_indistinguishable_from_zero`. ``full``: the FID on all rows, if known.
+    interval reaches 0) the FID of each group alone is carried too (``fold_values``: ``G`` more
+    solves, on ``n / G`` rows each): see :func:`_indistinguishable_from_zero`. ``full``: the FID on all rows, if known.
     """
     labels = [group_labels(len(x), groups, seed) for x in (real, generated)]
     sizes = (len(real), len(generated))
@@ -349,22 +349,10 @@ def _fid_replicates(real: np.ndarray, generated: np.ndarray, groups: int, seed: 
         diff = mu1 - mu2
         return max(float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * _trace_sqrt_product(s1, s2)), 0.0)
 
-    def alone(part):
-        """FID of group g alone of each set, from its (count, sum, scatter) about the set's centre."""
-        stats = []
-        for t, (centre, *_rest) in enumerate(moments):
-            m, s, scatter = part[t]
-            stats.append((centre + s / m, (scatter - np.outer(s, s) / m) / (m - 1)))
-        (mu1, s1), (mu2, s2) = stats
-        diff = mu1 - mu2
-        return max(float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * _trace_sqrt_product(s1, s2)), 0.0)
-
     values, pair_values = np.empty(groups), (np.empty(groups) if pairs else None)
-    parts = []
     first = current = group_moments(0)
     for g in range(groups):
         values[g] = leave_out([current])
-        parts.append(current)
         following = first if g + 1 == groups else group_moments(g + 1)
         if pairs:
             pair_values[g] = leave_out([current, following])
@@ -374,8 +362,10 @@ def _fid_replicates(real: np.ndarray, generated: np.ndarray, groups: int, seed: 
     if _indistinguishable_from_zero(full, values):
         # FID is a squared distance: at 0 its gradient vanishes, and two such models' difference is a
         # degenerate quadratic, where the jackknife t is conservative (module notes of
-        # metrics.resampling); the i.i.d. fold values then test the same null exactly (G more solves)
-        fold_values = np.array([alone(part) for part in parts])
+        # metrics.resampling); the i.i.d. fold values then test the same null exactly. From the rows:
+        # a group of n / G rows below d dimensions takes the cheap cross-Gram route
+        fold_values = np.array([_frechet_from_features(real[labels[0] == g], generated[labels[1] == g])[0]
+                                for g in range(groups)])
     return GroupReplicates(values, seed, sizes, "bias-corrected", method="group moment sums",
                            pair_values=pair_values, fold_values=fold_values)
 

@@ -228,6 +228,21 @@ def test_fid_replicates_are_leave_one_group_out_values(shape):
     assert r.ci.method.startswith("grouped jackknife t (10 groups, 9 df), centred at the bias-corrected")
 
 
+def test_fid_carries_each_groups_own_fid_only_near_zero():
+    # the same distribution: FID indistinguishable from 0, so the fold values (each group's own FID,
+    # from its rows and the plain formula) come along; a shifted model's FID is clearly above 0
+    rng = np.random.default_rng(4)
+    x, y = rng.normal(size=(300, 3)), rng.normal(size=(300, 3))
+    r = metrics.fid(x, y)
+    labels = group_labels(300, 10, 0)
+    by_hand = [metrics.frechet_distance(x[labels == g].mean(0), np.cov(x[labels == g].T),
+                                        y[labels == g].mean(0), np.cov(y[labels == g].T)) for g in range(10)]
+    assert r.extras["bias_corrected"] - stats.t.ppf(0.975, 9) * math.sqrt(
+        9 / 10 * np.sum((r.replicates.values - r.replicates.values.mean()) ** 2)) <= 0
+    assert r.replicates.fold_values == pytest.approx(by_hand, rel=1e-9)
+    assert metrics.fid(x, y + 1.0).replicates.fold_values is None
+
+
 class _nothing:
     def __enter__(self):
         return self
