@@ -1120,9 +1120,15 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
     a, b = _contributions(fit.ell_real, fit.ell_gen, pis)
     correction, influence, grads = _fit_error(fit, pis)
     values = a.mean(axis=1) + b.mean(axis=1) + correction
+    terms = _with_influence(fit, a, b, influence, pis)
     boot = None
     if n_bootstrap:
-        boot = _bootstrap_means(a, n_bootstrap, rng) + _bootstrap_means(b, n_bootstrap, rng) + correction
+        # a fit without coefficients (boosting, k-NN): the ends' replicates carry the KL influence of
+        # the other side's rows as well (their first-order fit noise, see _with_influence; the terms
+        # are centred, so the value is unchanged). Measured: KL(Q||P) = log 2 in the support-mismatch
+        # world at n = 10,000, interval [0.6846, 0.6922] without them, which missed the truth 0.6931
+        ta, tb = (a, b) if fit.fold_fits else terms
+        boot = _bootstrap_means(ta, n_bootstrap, rng) + _bootstrap_means(tb, n_bootstrap, rng) + correction
         # the classifier's coefficient error moves every d_pi to first order unless the model
         # contains the true ratio (then the interior's derivative vanishes and only the second-order
         # loss, corrected above, is left): add it to each replicate as a parametric bootstrap, drawn
@@ -1134,7 +1140,6 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
             lam, vec = np.linalg.eigh(sigma)
             root = vec * np.sqrt(np.clip(lam, 0.0, None) * shrink)
             boot += (rng.standard_normal((n_bootstrap, len(lam))) @ root.T) @ g.T
-    terms = _with_influence(fit, a, b, influence, pis)
     alternative = None
     if fit.alternative is not None:
         a2, b2 = _contributions(fit.alternative.ell_real, fit.alternative.ell_gen, pis)

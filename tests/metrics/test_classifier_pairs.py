@@ -130,6 +130,22 @@ def test_ends_of_a_boosting_fit_carry_the_kl_influence_of_the_other_side():
     assert a[2].mean() + b[2].mean() == pytest.approx(est.values[2], rel=1e-12)
 
 
+def test_a_boosting_fits_end_interval_carries_the_same_influence():
+    # the bootstrap of a boosting fit's ends resamples the influence-augmented terms: its spread is
+    # the plug-in standard error of those terms, wider than that of the evaluation terms alone
+    import metrics.classifier as clf
+
+    rng = np.random.default_rng(2)
+    real, generated = rng.normal(size=(500, 2)), rng.normal(size=(400, 2)) * 1.4
+    est = clf._estimate(real, generated, np.array([0.0, 1.0]), "gbdt", 5, 4000, np.random.default_rng(0))
+    a, b = est.terms
+    se = np.sqrt(a.var(axis=1) / a.shape[1] + b.var(axis=1) / b.shape[1])
+    np.testing.assert_allclose(est.boot.std(axis=0), se, rtol=0.05)
+    plain_a, plain_b = clf._contributions(est.fit.ell_real, est.fit.ell_gen, [0.0, 1.0])
+    plain = np.sqrt(plain_a.var(axis=1) / a.shape[1] + plain_b.var(axis=1) / b.shape[1])
+    assert np.all(se > 1.2 * plain), (se, plain)
+
+
 def test_a_difference_without_a_finite_variance_is_not_tested():
     # a generated-row influence of 1e300 (an overflowing density ratio) has no finite variance: the
     # pair is reported as not tested, never as ok with a nan p-value
