@@ -1050,10 +1050,10 @@ class _Estimate:
             what = f"the {'/'.join(chosen)} fit" if chosen else "a classifier without fit-error terms"
             warnings.warn(
                 f"d_pi for 0 < pi < 1 (JS_pi) is only a lower bound: {what} carries no estimate of its "
-                "approximation error, and a classifier's held-out JS_pi "
-                "is at most the true one up to noise (the variational bound it maximises); boosting was 3-20% "
-                "low on curved or sharp density ratios. The result carries bound='lower' for those pi.",
-                MetricWarning, stacklevel=stacklevel)
+                "approximation error, and a classifier's held-out JS_pi is at most the true one up to "
+                "noise (the variational bound it maximises); boosting was 3-20% low on curved or sharp "
+                "density ratios. The result carries bound='lower' for those pi.", MetricWarning,
+                stacklevel=stacklevel)
         if self.copies.flagged:
             warnings.warn(
                 f"every d_pi (KL(P||Q), JS_pi, KL(Q||P)) is only a lower bound: {self.copies.share:.1%} of the "

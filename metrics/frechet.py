@@ -312,7 +312,8 @@ def _fid_replicates(real: np.ndarray, generated: np.ndarray, groups: int, seed: 
 
     Where the model's FID is indistinguishable from 0 (the bias-corrected value's 95% jackknife
     interval reaches 0) the FID of each group alone is carried too (``fold_values``: ``G`` more
-    solves, on ``n / G`` rows each): see :func:`_indistinguishable_from_zero`. ``full``: the FID on all rows, if known.
+    solves, on ``n / G`` rows each): see :func:`_indistinguishable_from_zero`. ``full``: the FID
+    on all rows, when the caller has it.
     """
     labels = [group_labels(len(x), groups, seed) for x in (real, generated)]
     sizes = (len(real), len(generated))
@@ -382,9 +383,11 @@ def _indistinguishable_from_zero(value: float, values: np.ndarray) -> bool:
     """
     from scipy import stats
 
+    from .resampling import _jackknife_variance
+
     g = len(values)
     centre = g * value - (g - 1) * float(values.mean())
-    half = float(stats.t.ppf(0.975, g - 1)) * math.sqrt((g - 1) / g * float(np.sum((values - values.mean()) ** 2)))
+    half = float(stats.t.ppf(0.975, g - 1)) * math.sqrt(_jackknife_variance(values))
     return bool(math.isfinite(centre) and math.isfinite(half) and centre - half <= 0.0)
 
 
