@@ -247,6 +247,14 @@ class _CrossFit:
     alternative: "_CrossFit | None" = None
 
     @property
+    def without_fit_error(self) -> bool:
+        """A fit of a non-constant model without coefficients to differentiate (boosting, the k-NN
+        ratio, the MLP, a user's estimator): no fit-error terms, so its ends get the KL influence
+        (`_with_influence`), its interior is a lower bound (`_Estimate.variational`) and its
+        comparisons the re-run variance (`RowTerms.seed_dependent`)."""
+        return not self.fold_fits and self.chosen[:1] != ("constant",)
+
+    @property
     def fit_var(self) -> np.ndarray:
         """Per row: Var of its held-out log-ratio from its fold model's coefficient error (0 without one)."""
         out = np.zeros(len(self.ell))
@@ -526,39 +534,17 @@ def _quadratic_features(z):
 def _platt(s, y):
     """(a, b, loss): the logistic fit sigmoid(a s + b) to labels y, mean log loss in nats.
 
-    Newton's method with a backtracking line search: the loss is convex in (a, b), but plain Newton
-    steps from a = 1 can overshoot without bound when a few scores are far out (measured: a = 8e6 and
-    a loss of 2e11 nats from rbf scores in [-8, 16]). A ridge of 1e-8 on ``a`` keeps the step finite
-    if the scores separate the labels perfectly.
+    By :class:`metrics._bumps.NewtonLogistic` (damped Newton steps): plain Newton steps from a = 1
+    overshot without bound when a few scores were far out (measured: a = 8e6 and a loss of 2e11 nats
+    from rbf scores in [-8, 16]). A ridge of 1e-8 per row on ``a`` keeps it finite if the scores
+    separate the labels perfectly.
     """
-    t = y.astype(np.float64)
+    from ._bumps import NewtonLogistic
 
-    def loss(a, b):
-        z = a * s + b
-        return float(np.mean(np.logaddexp(0.0, z) - t * z)) + 0.5e-8 * a * a
-
-    a, b = 1.0, 0.0
-    current = loss(a, b)
-    for _ in range(100):
-        z = a * s + b
-        p = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow
-        w = p * (1.0 - p)
-        g = np.array([np.mean((p - t) * s) + 1e-8 * a, np.mean(p - t)])
-        h = np.array([[np.mean(w * s * s) + 1e-8, np.mean(w * s)], [np.mean(w * s), np.mean(w) + 1e-12]])
-        step = np.linalg.solve(h, g)
-        shrink = 1.0
-        while shrink > 1e-12:  # Armijo: the step must lower the loss by a share of its predicted decrease
-            trial = loss(a - shrink * step[0], b - shrink * step[1])
-            if trial <= current - 1e-4 * shrink * float(g @ step):
-                break
-            shrink *= 0.5
-        else:
-            break  # no step lowers the loss: (a, b) is the minimum to rounding
-        a, b, current = a - shrink * step[0], b - shrink * step[1], trial
-        if shrink * np.max(np.abs(step)) < 1e-10:
-            break
+    fit = NewtonLogistic(C=1e8 / len(s)).fit(s[:, None], y)
+    a, b = float(fit.coef_[0, 0]), float(fit.intercept_[0])
     z = a * s + b
-    return a, b, float(np.mean(np.logaddexp(0.0, z) - t * z))
+    return a, b, float(np.mean(np.logaddexp(0.0, z) - y * z))
 
 
 class _KNNRatio:
@@ -989,12 +975,12 @@ class _Estimate:
             constant = float(w @ correction)
             return RowTerms(real=w @ a, generated=w @ b, constant=constant, reference=self.reference,
                             value=float(w @ (a.mean(axis=1) + b.mean(axis=1))) + constant,
-                            chosen=self.fit.alternative.chosen[0], seed_dependent=not self.fit.alternative.fold_fits)
+                            chosen=self.fit.alternative.chosen[0], seed_dependent=self.fit.alternative.without_fit_error)
         a, b = self.terms
         # without logistic fold fits the terms carry no fit error (boosting, k-NN ratio): the seed's
         # split then moves the value by what the rows do not show
         return RowTerms(real=w @ a, generated=w @ b, constant=float(w @ self.correction), reference=self.reference,
-                        seed_dependent=not self.fit.fold_fits and self.fit.chosen[:1] != ("constant",))
+                        seed_dependent=self.fit.without_fit_error)
 
     @property
     def supports(self) -> tuple[_Support, _Support]:
@@ -1002,6 +988,10 @@ class _Estimate:
         n_gen = len(fit.ell) - fit.n_real
         return (_support("KL(P||Q)", fit.ell_gen, fit.ell_real, n_gen),
                 _support("KL(Q||P)", -fit.ell_real, -fit.ell_gen, fit.n_real))
+
+    @property
+    def interior(self) -> np.ndarray:
+        return (self.pis > 0.0) & (self.pis < 1.0)
 
     @property
     def variational(self) -> bool:
@@ -1018,7 +1008,7 @@ class _Estimate:
         is insensitive to how small a tiny ratio is, and flagging it on the mass-deficit diagnostic
         flagged the ring against its ML Gaussian, whose rbf interior is 1-2% low.)
         """
-        return not self.fit.fold_fits and self.fit.chosen[:1] != ("constant",)
+        return self.fit.without_fit_error
 
     @property
     def lower(self) -> np.ndarray:
@@ -1029,9 +1019,8 @@ class _Estimate:
         no classifier fitted on these rows can resolve).
         """
         to_p, to_q = self.supports
-        interior = (self.pis > 0.0) & (self.pis < 1.0)
-        return (((self.pis == 0.0) & to_p.lower) | ((self.pis == 1.0) & to_q.lower) | (interior & self.variational)
-                | self.copies.flagged)
+        return (((self.pis == 0.0) & to_p.lower) | ((self.pis == 1.0) & to_q.lower)
+                | (self.interior & self.variational) | self.copies.flagged)
 
     def warn(self, stacklevel=4) -> None:
         for sup, pi in zip(self.supports, (0.0, 1.0)):
@@ -1044,8 +1033,7 @@ class _Estimate:
                     f"supports agree): the {side} data have mass the {other} data lack, where the true "
                     f"{sup.direction} may be infinite. The result carries bound='lower'.",
                     MetricWarning, stacklevel=stacklevel)
-        interior = (self.pis > 0.0) & (self.pis < 1.0)
-        if self.variational and interior.any() and not self.copies.flagged:
+        if self.variational and self.interior.any() and not self.copies.flagged:
             chosen = sorted(set(self.fit.chosen))
             what = f"the {'/'.join(chosen)} fit" if chosen else "a classifier without fit-error terms"
             warnings.warn(
@@ -1127,7 +1115,7 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
         # the other side's rows as well (their first-order fit noise, see _with_influence; the terms
         # are centred, so the value is unchanged). Measured: KL(Q||P) = log 2 in the support-mismatch
         # world at n = 10,000, interval [0.6846, 0.6922] without them, which missed the truth 0.6931
-        ta, tb = (a, b) if fit.fold_fits else terms
+        ta, tb = terms if fit.without_fit_error else (a, b)
         boot = _bootstrap_means(ta, n_bootstrap, rng) + _bootstrap_means(tb, n_bootstrap, rng) + correction
         # the classifier's coefficient error moves every d_pi to first order unless the model
         # contains the true ratio (then the interior's derivative vanishes and only the second-order
@@ -1169,7 +1157,7 @@ def _with_influence(fit: _CrossFit, a, b, influence, pis):
     the true ratio.
     """
     if influence is None:
-        if fit.fold_fits or fit.chosen[:1] == ("constant",):
+        if not fit.without_fit_error:
             return a, b
         a, b = a.copy(), b.copy()
         with np.errstate(over="ignore"):

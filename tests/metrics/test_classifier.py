@@ -419,3 +419,23 @@ def test_auto_keeps_the_polynomial_unless_boosting_is_clearly_better():
     assert _choose(folds(gain=3.0 * se + np.concatenate(noise).mean())) == "gbdt"
     # a polynomial or constant winner is taken as it is
     assert _choose(folds(gain=-0.5)) == "quadratic"
+
+
+def test_platt_scaling_converges_when_a_few_scores_are_far_out():
+    # weak scores near 0 plus seven far-out ones (the shape of the rbf validation scores that made
+    # plain Newton steps from a = 1 diverge to a = 8e6 and a loss of 2e11 nats): the fit must reach
+    # the minimum of the convex loss, the one scikit-learn's solver finds, below the constant's loss
+    from sklearn.linear_model import LogisticRegression
+
+    from metrics.classifier import _platt
+
+    rng = np.random.default_rng(0)
+    s = np.r_[rng.normal(size=300) * 0.15, [16.0, 9.1, 7.5, 6.0, 5.9, 3.1, -8.1]]
+    y = np.r_[rng.integers(0, 2, 300), np.ones(7, dtype=int)]
+    a, b, loss = _platt(s, y)
+    ref = LogisticRegression(C=1e8 / len(s), tol=1e-12, max_iter=10_000).fit(s[:, None], y)
+    z = ref.coef_[0, 0] * s + ref.intercept_[0]
+    assert loss == pytest.approx(np.mean(np.logaddexp(0.0, z) - y * z), abs=1e-9)
+    assert a == pytest.approx(ref.coef_[0, 0], rel=1e-4) and b == pytest.approx(ref.intercept_[0], abs=1e-4)
+    prior = y.mean()
+    assert loss < -(prior * np.log(prior) + (1 - prior) * np.log(1 - prior))
