@@ -1,0 +1,76 @@
+"""Why a classifier divergence's 95% interval misses: bias against spread, per world and pi, by simulation.
+
+Coverage alone (``tests/metrics/test_classifier_worlds.py::test_coverage_over_50_seeds_at_n_2000``)
+says *that* an interval under-covers; this says *why*. Over the seeds it prints, per pi:
+
+- ``est/truth``: the mean estimate over the truth (a bias of the estimator: model approximation,
+  shrinkage, small-sample terms the bias correction leaves);
+- ``sd``: the spread of the estimates over the seeds (what an honest standard error should be),
+  and ``se``: the mean standard error the interval implies (half-width / 1.96), both over the truth;
+- ``bias/se``: the bias in units of that standard error (a 95% interval covers about 95%, 92%, 85%
+  of the time at 0, 0.5, 1 with ``se = sd``);
+- ``covered``: the share of intervals that contain the truth (a lower bound's one-sided interval:
+  its lower end at or below the truth), and ``lower``: the share flagged as lower bounds.
+
+The worlds, draws and seeds are the coverage test's (``draw(world, n, 1000 + seed)``, spectrum seed
+``seed``, 300 bootstrap replicates), so a row here is the test's number with its decomposition.
+
+Usage: python benchmarks/calibrate_classifier.py WORLD [N] [SEEDS] [CLASSIFIER]
+       (WORLD: same-10d, same-64d, shift-10d, scale-10d, corr-2d, corr-10d, ring-vs-ml-gaussian,
+       ring-vs-half-modes, banana-vs-ml-gaussian, support-mismatch; default N 2000, SEEDS 50, auto)
+"""
+
+import collections
+import importlib.util
+import pathlib
+import sys
+import warnings
+
+import numpy as np
+
+import metrics
+
+
+def _worlds():
+    # the test module holds the worlds and their exact truths; tests/ is not a package (importlib mode)
+    path = pathlib.Path(__file__).resolve().parents[1] / "tests" / "metrics" / "test_classifier_worlds.py"
+    spec = importlib.util.spec_from_file_location("classifier_worlds", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(world, n=2000, seeds=50, classifier="auto"):
+    w = _worlds()
+    truth = w.true_d_pi(world)
+    ratio, se, hit, lower, chosen = [], [], [], [], collections.Counter()
+    for seed in range(seeds):
+        real, generated = w.draw(world, n, seed=1000 + seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", metrics.MetricWarning)
+            spec = metrics.divergence_spectrum(real, generated, pis=w.PIS, classifier=classifier,
+                                               n_bootstrap=300, seed=seed)
+        bounded = w._bounded(spec)
+        high = np.array([np.nan if h is None else h for h in spec.ci_high], dtype=float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ratio.append(np.array(spec.d_pi) / truth)
+            se.append((high - np.array(spec.ci_low)) / 2 / 1.96 / truth)
+        hit.append(np.where(bounded, w._covered(spec, truth), np.array(spec.ci_low) <= truth))
+        lower.append(~bounded)
+        chosen.update(spec.extras.get("chosen", ["?"])[:1])
+    ratio, se, hit, lower = map(np.array, (ratio, se, hit, lower))
+    print(f"{world}: n = {n} a side, {seeds} seeds, classifier {classifier!r}; chosen: {dict(chosen)}")
+    print(f"{'pi':>5} {'truth':>8} {'est/truth':>9} {'sd':>7} {'se':>7} {'bias/se':>7} {'covered':>7} {'lower':>6}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a pi flagged in every seed has no two-sided se
+        for j, pi in enumerate(w.PIS):
+            m, sd, s = np.nanmean(ratio[:, j]), np.nanstd(ratio[:, j], ddof=1), np.nanmean(se[:, j])
+            print(f"{pi:>5} {truth[j]:>8.4f} {m:>9.4f} {sd:>7.4f} {s:>7.4f} {(m - 1) / s:>7.2f} "
+                  f"{hit[:, j].mean():>7.2f} {lower[:, j].mean():>6.2f}")
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    if not args or args[0] in ("-h", "--help"):
+        sys.exit(__doc__)
+    main(args[0], *(int(a) for a in args[1:3]), *args[3:4])
