@@ -12,8 +12,8 @@ says *that* an interval under-covers; this says *why*. Over the seeds it prints,
 - ``covered``: the share of intervals that contain the truth (a lower bound's one-sided interval:
   its lower end at or below the truth), and ``lower``: the share flagged as lower bounds.
 
-The worlds, draws and seeds are the coverage test's (``draw(world, n, 1000 + seed)``, spectrum seed
-``seed``, 300 bootstrap replicates), so a row here is the test's number with its decomposition.
+The runs are the coverage test's own (``coverage_runs`` there: ``draw(world, n, 1000 + seed)``,
+spectrum seed ``seed``, 300 bootstrap replicates), so a row here is the test's number with its decomposition.
 
 Usage: python benchmarks/calibrate_classifier.py WORLD [N] [SEEDS] [CLASSIFIER]
        (WORLD: same-10d, same-64d, shift-10d, scale-10d, corr-2d, corr-10d, ring-vs-ml-gaussian,
@@ -27,8 +27,6 @@ import sys
 import warnings
 
 import numpy as np
-
-import metrics
 
 
 def _worlds():
@@ -44,19 +42,13 @@ def main(world, n=2000, seeds=50, classifier="auto"):
     w = _worlds()
     truth = w.true_d_pi(world)
     ratio, se, hit, lower, chosen = [], [], [], [], collections.Counter()
-    for seed in range(seeds):
-        real, generated = w.draw(world, n, seed=1000 + seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", metrics.MetricWarning)
-            spec = metrics.divergence_spectrum(real, generated, pis=w.PIS, classifier=classifier,
-                                               n_bootstrap=300, seed=seed)
-        bounded = w._bounded(spec)
+    for spec, covered in w.coverage_runs(world, seeds, n, classifier):
         high = np.array([np.nan if h is None else h for h in spec.ci_high], dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
             ratio.append(np.array(spec.d_pi) / truth)
             se.append((high - np.array(spec.ci_low)) / 2 / 1.96 / truth)
-        hit.append(np.where(bounded, w._covered(spec, truth), np.array(spec.ci_low) <= truth))
-        lower.append(~bounded)
+        hit.append(covered)
+        lower.append(~w._bounded(spec))
         chosen.update(spec.extras.get("chosen", ["?"])[:1])
     ratio, se, hit, lower = map(np.array, (ratio, se, hit, lower))
     print(f"{world}: n = {n} a side, {seeds} seeds, classifier {classifier!r}; chosen: {dict(chosen)}")
