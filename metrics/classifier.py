@@ -320,7 +320,9 @@ def _map_folds(fn, n_folds: int, n_rows: int) -> list:
 
 
 def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *,
-               allow_constant: bool = True) -> _CrossFit:
+               allow_constant: bool = True, probes: bool = True) -> _CrossFit:
+    """Cross-fitted held-out log-ratios. ``probes``: with "auto", also measure the approximation gap
+    (`_probe_cross_fit`; c2st, which only ranks held-out scores, leaves it out)."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.model_selection import StratifiedKFold
 
@@ -333,9 +335,9 @@ def _cross_fit(real, generated, classifier, cv: int, rng: np.random.Generator, *
     if isinstance(classifier, str) and classifier in ("auto", "mlp"):
         candidates = ("mlp",) if classifier == "mlp" else tuple(c for c in AUTO_CANDIDATES
                                                                  if allow_constant or c != "constant")
-        key = (_fingerprint(real), _fingerprint(generated), candidates, cv, tuple(int(s) for s in seeds))
+        key = (_fingerprint(real), _fingerprint(generated), candidates, cv, tuple(int(s) for s in seeds), probes)
         if key not in _AUTO_FITS:
-            _remember(key, _auto_fits(x, y, splits, seeds, candidates, len(real), cv))
+            _remember(key, _auto_fits(x, y, splits, seeds, candidates, len(real), cv, probes))
         _AUTO_FITS.move_to_end(key)
         return _AUTO_FITS[key]
     logit = np.empty(len(x))
@@ -393,7 +395,7 @@ def _remember(key, fit: "_CrossFit") -> None:
         _AUTO_FITS.popitem(last=False)
 
 
-def _auto_fits(x, y, splits, seeds, candidates, n_real: int, cv: int) -> "_CrossFit":
+def _auto_fits(x, y, splits, seeds, candidates, n_real: int, cv: int, probes: bool) -> "_CrossFit":
     """Fit every candidate on every training fold, choose one, and cross-fit it (``"auto"``, ``"mlp"``).
 
     On one BLAS thread: the fits' matrix products are small (rows x a few dozen columns), and BLAS
@@ -402,7 +404,7 @@ def _auto_fits(x, y, splits, seeds, candidates, n_real: int, cv: int) -> "_Cross
     process-wide while the fits run (threadpoolctl sets the BLAS library's thread count).
     """
     with _blas_controller().limit(limits=1, user_api="blas"):
-        return _auto_fits_one_thread(x, y, splits, seeds, candidates, n_real, cv)
+        return _auto_fits_one_thread(x, y, splits, seeds, candidates, n_real, cv, probes)
 
 
 @functools.lru_cache(maxsize=1)
@@ -412,8 +414,8 @@ def _blas_controller():
     return ThreadpoolController()  # built once: finding the thread pools costs ~3 ms
 
 
-def _auto_fits_one_thread(x, y, splits, seeds, candidates, n_real: int, cv: int) -> "_CrossFit":
-    fitted = _map_folds(lambda k: _fit_auto(x[splits[k][0]], y[splits[k][0]], int(seeds[k + 1]), candidates),
+def _auto_fits_one_thread(x, y, splits, seeds, candidates, n_real: int, cv: int, probes: bool) -> "_CrossFit":
+    fitted = _map_folds(lambda k: _fit_auto(x[splits[k][0]], y[splits[k][0]], int(seeds[k + 1]), candidates, probes),
                         len(splits), len(x))
     winner = _choose(fitted)  # one candidate for every fold
     out = _auto_cross_fit(fitted, winner, x, y, splits, n_real, cv)
@@ -423,7 +425,7 @@ def _auto_fits_one_thread(x, y, splits, seeds, candidates, n_real: int, cv: int)
         runner_up = _choose([dataclasses.replace(f, losses={c: v for c, v in f.losses.items() if c != "constant"})
                              for f in fitted])
         out = dataclasses.replace(out, alternative=_auto_cross_fit(fitted, runner_up, x, y, splits, n_real, cv))
-    elif winner != "constant":
+    elif winner != "constant" and probes:
         out = dataclasses.replace(out, probes=_probe_cross_fit(fitted, winner, x, splits))
     return out
 
@@ -802,7 +804,7 @@ class _FoldCandidates:
                           offset=self.offset, val_losses=self.losses)
 
 
-def _fit_auto(x, y, seed: int, candidates) -> _FoldCandidates:
+def _fit_auto(x, y, seed: int, candidates, probes: bool = True) -> _FoldCandidates:
     """Fit every candidate on one training fold and score it by penalised inner-validation log loss."""
     from sklearn.base import clone
     from sklearn.decomposition import PCA
@@ -844,7 +846,7 @@ def _fit_auto(x, y, seed: int, candidates) -> _FoldCandidates:
             continue  # (the 10-th neighbour of a handful of rows is no density estimate)
         fits[name], loss, row_losses[name] = _fit_scored(name, z_fit, y_fit, z_val, y_val, seed)
         losses[name] = loss + penalty
-    for family in (f for f in _PROBES if f in fits):
+    for family in (f for f in _PROBES if f in fits and probes):
         # probes: fitted and calibrated like a candidate, but not scored for the choice (see _PROBES)
         for name, _, _ in _PROBES[family]:
             fits[name] = _fit_scored(name, z_fit, y_fit, z_val, y_val, seed)[0]
@@ -1809,7 +1811,7 @@ def c2st(real, generated, *, classifier="auto", cv=2, n_permutations=0, seed=0) 
     real, generated, classifier, cv, rng = _check_common(real, generated, classifier, cv, seed)
     n_permutations = check_int(n_permutations, "n_permutations", low=0)
     # a test needs scores that can differ: "auto" chooses among its non-constant candidates here
-    fit = _cross_fit(real, generated, classifier, cv, rng, allow_constant=False)
+    fit = _cross_fit(real, generated, classifier, cv, rng, allow_constant=False, probes=False)
     hit = (fit.logit > 0) == (fit.labels == 1)
     correct = int(hit.sum())
     n = len(fit.ell)
@@ -1843,7 +1845,7 @@ def c2st(real, generated, *, classifier="auto", cv=2, n_permutations=0, seed=0) 
         for _ in range(n_permutations):
             perm = rng.permutation(n)
             f = _cross_fit(pooled[perm[: fit.n_real]], pooled[perm[fit.n_real:]], classifier, cv, rng,
-                           allow_constant=False)
+                           allow_constant=False, probes=False)
             hits += int(np.sum((f.logit > 0) == (f.labels == 1))) >= correct
         pvalue = (1 + hits) / (1 + n_permutations)
         extras.update(null="permutation", n_permutations=n_permutations)
