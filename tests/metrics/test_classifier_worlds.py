@@ -289,6 +289,26 @@ def test_a_fit_without_fit_error_terms_reports_the_interior_as_a_lower_bound():
     assert spec.bound == (None,) * 3 and not spec.extras["lower_bound_interior"]
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap, measured: a disc inside a square at n = 2,000 (real on the disc, generated on the square: "
+    "KL(Q||P) infinite). The quartic model wins (28 of 30 draws), KL(Q||P) comes back finite (0.44 on seed 0) "
+    "with no flag: no row saturates, and the mass-deficit mean of q/p over the real rows is 0.88-0.96 under "
+    "every candidate and probe (true 0.785: a smooth log-ratio spreads the drop across the boundary), above "
+    "the 0.9 threshold. The interior is 33-36% low with intervals that miss (30 draws: coverage 0). At "
+    "n = 10,000 boosting wins and every d_pi but KL(P||Q) is flagged. Tried: the mean of a k-NN count ratio "
+    "(k = 10-50; two draws each) sees the disc's deficit (0.80-0.83) but shows deficits as large where every "
+    "ratio is finite (scale-10d 0.37-0.45, shift-10d 0.81-0.88, the banana 0.72-0.78): no diagnostic"))
+def test_a_disc_inside_a_square_flags_its_infinite_reverse_kl_at_n_2000():
+    import metrics
+
+    rng = np.random.default_rng([0, 11])
+    r, t = np.sqrt(rng.uniform(size=2000)), rng.uniform(0, 2 * np.pi, 2000)
+    real, generated = np.c_[r * np.cos(t), r * np.sin(t)], rng.uniform(-1, 1, size=(2000, 2))
+    with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound"):
+        spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
+    assert spec.bound[-1] == "lower"
+
+
 def test_ring_interior_comes_from_a_logistic_model_with_its_fit_error():
     # the ring against its ML Gaussian: the "rbf" candidate (quadratic + Gaussian bumps) wins, so the
     # interior carries the fit-error terms. Measured before it existed: the k-NN ratio won, 7-10%
@@ -474,7 +494,7 @@ def coverage(name, seeds=50, n=2000):
 # every draw, 3.1-3.3% below the exact-ratio plug-in): 0.70 / 0.78 / 0.80 at the interior before the
 # approximation gap, 0.96 / 0.96 / 0.96 with it
 _SUPPORT_COVERAGE = _known_gap("support-mismatch",
-    "measured (50 seeds): 1.00 / 0.72 / 0.86 / 0.90 / 0.98 (0.60 / 0.70 / 0.78 at the interior without the "
+    "measured (50 seeds): 1.00 / 0.74 / 0.86 / 0.90 / 0.98 (0.60 / 0.70 / 0.78 at the interior without the "
     "approximation gap). A step log-ratio (log 1/2 on the shared square): rbf wins 37 draws, quartic 5, "
     "boosting 8 (those flagged as lower bounds); the interior is 5.5-5.9% below the exact-ratio plug-in of "
     "the same rows (spread 1.5%), and the probes show only 1.4-1.5% of that")
