@@ -580,7 +580,7 @@ _PROBE_SETTINGS = {name: (width, c) for probes in _PROBES.values() for name, wid
 #: mixture densities, one per side (`metrics._mixtures.MixtureRatio`). It contains the log-ratio of
 #: multimodal data against a Gaussian, which the bumps only approximate: on the ring of 8 modes the
 #: rbf interior is 1.1-1.6% below the exact-ratio plug-in and every logistic probe shows at most 0.2%
-#: of it, this one 1.3-1.6%
+#: of it, this one 1.4-1.6% (50 draws at n = 2,000)
 _MIXTURE_PROBE = "mixture"
 #: up to this (reduced) dimension "auto" also tries a degree-4 polynomial logistic regression (smooth
 #: curved ratios: a banana-shaped density against a Gaussian has an exactly quartic log-ratio)
