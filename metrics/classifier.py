@@ -186,7 +186,7 @@ _SATURATED_SHARE = 0.02
 # beyond the side's _TAIL_SHARE quantile (the rows the model is surest belong to it), the other set's
 # rows number at most _TAIL_DEFICIT of what the model expects, with a Poisson p below _TAIL_P. Measured
 # at n = 2,000 (10 draws each): a disc inside a square, whose smooth fits pass both checks above, 8 of 10
-# (KL(Q||P), 7-30 real rows found where 41-62 were expected); no flag in the 2-d and 10-d Gaussian
+# (KL(Q||P), 7-30 real rows found where 41-62 were expected; 20 of 30 draws); no flag in the 2-d and 10-d Gaussian
 # worlds, the rings against their ML Gaussians or against some of their modes, or the bananas, except
 # one banana draw whose KL(Q||P) the checks above already flag (3 found, 14.5 expected)
 _TAIL_SHARE = 0.2
