@@ -1013,11 +1013,11 @@ class _Support:
 def _support(direction, w, ell_side, n_other):
     """The support evidence of one direction: ``ell_side`` its side's held-out log-ratios and ``w`` the
     other set's, both oriented towards the side (log p/q for KL(P||Q), log q/p for KL(Q||P))."""
-    tail = np.concatenate([ell_side, w])
-    tail = tail[tail >= np.quantile(ell_side, 1.0 - _TAIL_SHARE)]
+    edge = np.quantile(ell_side, 1.0 - _TAIL_SHARE)
+    tail = np.concatenate([ell_side[ell_side >= edge], w[w >= edge]])
     # P(other | x) among the pooled held-out rows: the fitted ratio with the two sets' sizes as prior
     expected = float(np.sum(_sigmoid(-(tail + math.log(len(ell_side) / len(w))))))
-    found = int(np.sum(w >= np.quantile(ell_side, 1.0 - _TAIL_SHARE)))
+    found = int(np.sum(w >= edge))
     with np.errstate(over="ignore"):
         ratio = np.exp(np.minimum(w, 700.0))
     return _Support(direction=direction, ratio_mean=float(ratio.mean()),
