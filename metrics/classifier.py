@@ -129,8 +129,8 @@ quantile of the real rows' log-ratio (where the model is surest a row is real) i
 rows and compares with what the fitted ratio predicts; far fewer (at most half, Poisson p < 1e-3) means
 the true log-ratio climbs further than the fit, so KL(P||Q) is under-stated. KL(P||Q) (pi = 0) is
 flagged when mean_generated(p/q) + 3 SE < 0.9, when 2% of the real rows saturate, or on that tail
-deficit; KL(Q||P) (pi = 1) the same way with the roles swapped. A flagged end gets ``bound="lower"`` (on the MetricResult, in ``extras`` and
-in each spectrum row), no two-sided interval (``ci=None``, the one-sided lower end in
+deficit; KL(Q||P) (pi = 1) the same way with the roles swapped. A flagged end gets ``bound="lower"``
+(on the MetricResult, in ``extras`` and in each spectrum row), no two-sided interval (``ci=None``, the one-sided lower end in
 ``extras["ci_low_one_sided"]``), and a :class:`~metrics.MetricWarning` that
 names the direction and the saturated share. Only the affected direction is flagged: the interior
 d_pi are bounded (d_pi <= -log(pi) / (1 - pi) - log(1 - pi) / pi) and stay estimates.
@@ -186,8 +186,8 @@ _SATURATED_SHARE = 0.02
 # beyond the side's _TAIL_SHARE quantile (the rows the model is surest belong to it), the other set's
 # rows number at most _TAIL_DEFICIT of what the model expects, with a Poisson p below _TAIL_P. Measured
 # at n = 2,000 (10 draws each): a disc inside a square, whose smooth fits pass both checks above, 8 of 10
-# (KL(Q||P), 7-30 real rows found where 41-62 were expected; 20 of 30 draws); no flag in the 2-d and 10-d Gaussian
-# worlds, the rings against their ML Gaussians or against some of their modes, or the bananas, except
+# (KL(Q||P), 7-30 real rows found where 41-62 were expected; 20 of 30 draws); no flag in the 2-d and
+# 10-d Gaussian worlds, the rings against their ML Gaussians or against some of their modes, or the bananas, except
 # one banana draw whose KL(Q||P) the checks above already flag (3 found, 14.5 expected)
 _TAIL_SHARE = 0.2
 _TAIL_DEFICIT = 0.5
@@ -888,7 +888,8 @@ def _fit_auto(x, y, seed: int, candidates, probes: bool = True) -> _FoldCandidat
         losses[name] = loss + penalty
     for family in (f for f in _PROBES if f in fits and probes):
         # probes: fitted and calibrated like a candidate, but not scored for the choice (see _PROBES)
-        for name in [name for name, _, _ in _PROBES[family]] + ([_MIXTURE_PROBE] if family == "rbf" else []):
+        probe_names = [probe for probe, _, _ in _PROBES[family]] + ([_MIXTURE_PROBE] if family == "rbf" else [])
+        for name in probe_names:
             fits[name] = _fit_scored(name, z_fit, y_fit, z_val, y_val, seed)[0]
     return _FoldCandidates(transform=transform, steps=tuple(steps), fits=fits, losses=losses, row_losses=row_losses,
                            offset=math.log(n1_val / (n_val - n1_val)))
@@ -1133,7 +1134,7 @@ class _Estimate:
         return RowTerms(real=w @ a, generated=w @ b, constant=float(w @ self.correction), reference=self.reference,
                         seed_dependent=self.fit.without_fit_error)
 
-    @property
+    @functools.cached_property
     def supports(self) -> tuple[_Support, _Support]:
         fit = self.fit
         n_gen = len(fit.ell) - fit.n_real
@@ -2137,7 +2138,8 @@ def classifier_spectrum(real, generated, *, n_pis=11, classifier="auto", cv=5, n
         "classifier": spec.classifier,
         "level": level,
         **spec.extras,
-        **({"approximation_gap": gap, "approximation_gap_from": est.gap_source(w)} if est.advantages is not None else {}),
+        **({"approximation_gap": gap, "approximation_gap_from": est.gap_source(w)}
+           if est.advantages is not None else {}),
         **({"bound": "lower", "ci_low_one_sided": spectrum_low, "ci_method": _LOWER_CI_METHOD}
            if lower and est.boot is not None else {"bound": "lower"} if lower else {}),
     }

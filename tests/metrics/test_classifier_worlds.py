@@ -350,8 +350,9 @@ def exact_plug_in(name, real, generated, pis):
 def test_the_interval_carries_the_approximation_gap_another_candidate_shows():
     # 8 modes against 4 of them: the quartic model wins but does not contain the ratio (flat over the
     # shared modes, high over the others); the rbf probes with wider bumps and the Gaussian-mixture probe
-    # score higher on the same held-out rows, so the winner's interior is short by at least that much and the interval's upper
-    # end is raised by it. On this draw the interval missed the truth at every interior pi without it
+    # score higher on the same held-out rows, so the winner's interior is short by at least that much and
+    # the interval's upper end is raised by it. On this draw the interval missed the truth at every
+    # interior pi without it
     import metrics
 
     pis = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -382,7 +383,8 @@ def test_the_interval_carries_the_approximation_gap_another_candidate_shows():
     shortfall = (exact - np.array(spec.d_pi))[inner]
     # on this draw 0.7 / 0.8 / 1.1% of the truth short, and shown as 1.2 / 1.2 / 1.6% (a maximum over noisy
     # differences overshoots a little: it only raises the interval's upper end)
-    assert np.all(shortfall > 0.005 * truth[inner]) and np.all((shortfall <= gap[inner]) & (gap[inner] < 0.02 * truth[inner]))
+    assert np.all(shortfall > 0.005 * truth[inner])
+    assert np.all((shortfall <= gap[inner]) & (gap[inner] < 0.02 * truth[inner]))
 
 
 def test_the_interval_carries_the_shrinkage_a_less_ridge_refit_shows():
