@@ -439,3 +439,35 @@ def test_platt_scaling_converges_when_a_few_scores_are_far_out():
     assert a == pytest.approx(ref.coef_[0, 0], rel=1e-4) and b == pytest.approx(ref.intercept_[0], abs=1e-4)
     prior = y.mean()
     assert loss < -(prior * np.log(prior) + (1 - prior) * np.log(1 - prior))
+
+
+def test_an_end_is_a_lower_bound_when_a_model_that_fits_as_well_puts_it_far_higher():
+    # hand-built held-out log-ratios, 4 real rows then 4 generated, on which every number is a short sum
+    import dataclasses
+
+    from metrics.classifier import _CrossFit, _end_rivals
+
+    n_real = 4
+    own = np.log([2.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.5, 0.5])  # winner: KL(P||Q) = KL(Q||P) = log 2
+    steeper = np.log([2.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.5, 0.05])  # one generated row 10x more surely generated
+    # reverse KL 4.6, but a poorer fit: a real row it calls 100x more likely generated
+    worse = np.log([2.0, 2.0, 2.0, 0.01, 0.01, 0.01, 0.01, 0.01])
+    half = np.array([0.5])
+
+    def d_half(ell):
+        a, b = _contributions(ell[:n_real], ell[n_real:], half)
+        return float(a.mean() + b.mean())
+
+    assert d_half(steeper) > d_half(own) > d_half(worse)
+    fit = _CrossFit(logit=own, ell=own, n_real=n_real, fold=np.zeros(8, dtype=np.int64), chosen=("gbdt",),
+                    probes=(("gbdt", own), ("worse", worse), ("quartic@C10", 3 * steeper), ("rbf", steeper)))
+    rival_kl, rival_rkl = _end_rivals(fit)
+    # the steeper model's reverse KL: (3 log 2 + log 20) / 4 = 1.2688, more than 25% above log 2; its KL is
+    # the same as the winner's; the poorer fit and the less-ridge probe are no rivals however high
+    assert rival_kl is None
+    assert rival_rkl == ("rbf", pytest.approx((3 * math.log(2) + math.log(20)) / 4, rel=1e-12),
+                         pytest.approx(math.log(2), rel=1e-12))
+    # below the margin: (3 log 2 + log 2.6) / 4 = 0.759 does not exceed log 2 * 1.25 = 0.866
+    mild = np.log([2.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.5, 1 / 2.6])
+    assert d_half(mild) > d_half(own)
+    assert _end_rivals(dataclasses.replace(fit, probes=(("gbdt", own), ("rbf", mild)))) == (None, None)

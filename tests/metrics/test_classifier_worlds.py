@@ -134,6 +134,9 @@ def world(name):
         return p, Gaussian(*p.moments())
     if name == "ring-vs-half-modes":
         return Ring(), Ring(modes=range(0, 8, 2))
+    if name == "wide-ring7-vs-ml-gaussian":  # not an acceptance world: wider modes, closer together
+        p = Ring(modes=range(7), n_modes=7, radius=3.0, scale=0.45)
+        return p, Gaussian(*p.moments())
     if name == "banana-vs-ml-gaussian":
         p = Banana()
         return p, Gaussian(*p.moments())
@@ -310,6 +313,32 @@ def test_a_disc_inside_a_square_flags_its_infinite_reverse_kl_from_the_tail_cali
     # the other direction is finite and its tail holds more generated rows than expected: not flagged
     assert spec.extras["tail_generated_found"] > spec.extras["tail_generated_expected"]
     # (still open: the bounded interior, 0.3244 at pi = .5, comes back 30% low and is not flagged)
+
+
+def test_an_end_that_a_model_fitting_as_well_puts_far_higher_is_a_lower_bound():
+    # 7 wide modes against their ML Gaussian, n = 10,000: boosting wins, and its KL(Q||P) (true 4.24, finite:
+    # the Gaussian fills the voids between the modes, where p is tiny) came back 2.17 with a confident
+    # interval: no row saturates, the tail holds 3 real rows where the capped fit expects 8.1 (Poisson p 0.04,
+    # the check asks 1e-3), and the real rows' mean q/p (0.8) sits within 3 standard errors of 0.9. The
+    # mixture probe scores higher at pi = .5
+    # and puts it at 4.12: the rows do not pin that end down, so it is reported as a lower bound
+    import metrics
+
+    truth = true_d_pi("wide-ring7-vs-ml-gaussian", pis=(0.0, 1.0))
+    real, generated = draw("wide-ring7-vs-ml-gaussian", 10_000, seed=0)
+    with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound: .* A model that fits "
+                                                   r"the held-out rows at least as well \(mixture\) puts it at 4\.12 "
+                                                   r"where the chosen one puts it at 2\.17"):
+        spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
+    assert spec.extras["chosen"][0] == "gbdt" and spec.bound == (None, "lower", "lower")
+    assert spec.extras["saturated_generated"] < 0.02
+    found, expected = spec.extras["tail_real_found"], spec.extras["tail_real_expected"]
+    assert (found, round(expected, 1)) == (3, 8.1) and stats.poisson.cdf(found, expected) > 0.01
+    rival = spec.extras["rival_reverse_kl"]
+    assert rival["model"] == "mixture" and rival["value"] == pytest.approx(truth[1], rel=0.05)
+    assert spec.d_pi[2] < 0.55 * truth[1]
+    # the other end is pinned down: no rival, and within 10% of the truth (1.21)
+    assert spec.extras["rival_kl"] is None and spec.d_pi[0] == pytest.approx(truth[0], rel=0.1)
 
 
 def test_ring_interior_comes_from_a_logistic_model_with_its_fit_error():
