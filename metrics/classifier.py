@@ -129,7 +129,12 @@ quantile of the real rows' log-ratio (where the model is surest a row is real) i
 rows and compares with what the fitted ratio predicts; far fewer (at most half, Poisson p < 1e-3) means
 the true log-ratio climbs further than the fit, so KL(P||Q) is under-stated. KL(P||Q) (pi = 0) is
 flagged when mean_generated(p/q) + 3 SE < 0.9, when 2% of the real rows saturate, or on that tail
-deficit; KL(Q||P) (pi = 1) the same way with the roles swapped. A flagged end gets ``bound="lower"``
+deficit; KL(Q||P) (pi = 1) the same way with the roles swapped. A fourth check looks for a rival
+(`_end_rivals`): another model of "auto" that fits the held-out rows at least as well (scores at least
+as high at pi = 0.5) but puts the end more than 25% higher. The rows then do not determine that end: it
+rests on how the ratio is extrapolated into regions with too few of the other set's rows, such as the
+voids between well-separated modes that their ML Gaussian fills (finite, large KL(Q||P); boosting caps
+the ratio there and passes the other checks). A flagged end gets ``bound="lower"``
 (on the MetricResult, in ``extras`` and in each spectrum row), no two-sided interval (``ci=None``, the one-sided lower end in
 ``extras["ci_low_one_sided"]``), and a :class:`~metrics.MetricWarning` that
 names the direction and the saturated share. Only the affected direction is flagged: the interior
