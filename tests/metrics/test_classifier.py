@@ -445,7 +445,7 @@ def test_an_end_is_a_lower_bound_when_a_model_that_fits_as_well_puts_it_far_high
     # hand-built held-out log-ratios, 4 real rows then 4 generated, on which every number is a short sum
     import dataclasses
 
-    from metrics.classifier import _CrossFit, _end_rivals
+    from metrics.classifier import _CrossFit, _end_rivals, _end_shifts
 
     n_real = 4
     own = np.log([2.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.5, 0.5])  # winner: KL(P||Q) = KL(Q||P) = log 2
@@ -471,3 +471,6 @@ def test_an_end_is_a_lower_bound_when_a_model_that_fits_as_well_puts_it_far_high
     mild = np.log([2.0, 2.0, 2.0, 2.0, 0.5, 0.5, 0.5, 1 / 2.6])
     assert d_half(mild) > d_half(own)
     assert _end_rivals(dataclasses.replace(fit, probes=(("gbdt", own), ("rbf", mild)))) == (None, None)
+    # the ends' intervals span the models that fit as well: only "rbf" here, log(20 / 2) / 4 higher at pi = 1
+    pis = np.array([0.0, 0.5, 1.0])
+    np.testing.assert_allclose(_end_shifts(fit, pis), [[0.0, 0.0, math.log(10) / 4]], atol=1e-12)
