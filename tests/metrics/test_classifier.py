@@ -473,4 +473,6 @@ def test_an_end_is_a_lower_bound_when_a_model_that_fits_as_well_puts_it_far_high
     assert _end_rivals(dataclasses.replace(fit, probes=(("gbdt", own), ("rbf", mild)))) == (None, None)
     # the ends' intervals span the models that fit as well: only "rbf" here, log(20 / 2) / 4 higher at pi = 1
     pis = np.array([0.0, 0.5, 1.0])
-    np.testing.assert_allclose(_end_shifts(fit, pis), [[0.0, 0.0, math.log(10) / 4]], atol=1e-12)
+    shifts, names = _end_shifts(fit, pis)
+    assert names == ("rbf",)
+    np.testing.assert_allclose(shifts, [[0.0, 0.0, math.log(10) / 4]], atol=1e-12)

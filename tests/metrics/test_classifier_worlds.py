@@ -439,8 +439,10 @@ def test_the_interval_carries_the_approximation_gap_another_candidate_shows():
     with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound"):
         spec = metrics.divergence_spectrum(real, generated, pis=pis, n_bootstrap=0, seed=0)
     gap = np.array(spec.extras["approximation_gap"], dtype=float)
-    assert spec.extras["chosen"][0] == "rbf" and gap[0] == 0.0 and spec.extras["approximation_gap_below"][0] > 0.0
-    assert spec.extras["approximation_gap_from"][:4] == [None, "mixture", "mixture", "mixture"]
+    assert spec.extras["chosen"][0] == "rbf" and spec.extras["approximation_gap_below"][0] > 0.0
+    # KL(P||Q) (2.2499 for a true 2.4191) is spanned up to the less-ridge refit's (+0.124), down to the mixture's
+    assert spec.extras["approximation_gap_from"][:4] == ["rbf@C10 refit", "mixture", "mixture", "mixture"]
+    assert 0.1 < gap[0] < 0.15
     shortfall = (exact - np.array(spec.d_pi))[inner]
     # on this draw 0.7 / 0.8 / 1.1% of the truth short, and shown as 1.2 / 1.2 / 1.6% (a maximum over noisy
     # differences overshoots a little: it only raises the interval's upper end)
@@ -464,7 +466,7 @@ def test_the_interval_carries_the_shrinkage_a_less_ridge_refit_shows():
         spec = metrics.divergence_spectrum(real, generated, pis=pis, n_bootstrap=300, seed=2)
     gap, lo, hi = (np.array(v, dtype=float) for v in (spec.extras["approximation_gap"], spec.ci_low, spec.ci_high))
     assert spec.extras["chosen"][0] == "quartic"
-    assert spec.extras["approximation_gap_from"] == [None] + ["quartic@C10 refit"] * 3 + [None]
+    assert spec.extras["approximation_gap_from"] == ["quartic@C10 refit"] * 5
     shortfall = (exact - np.array(spec.d_pi))[inner]
     assert np.all(shortfall > 0.04 * truth[inner]) and np.all((0.5 * shortfall < gap[inner]) & (gap[inner] < shortfall))
     assert np.all(hi[inner] - gap[inner] < truth[inner]) and np.all(((lo <= truth) & (truth <= hi))[inner])
