@@ -470,7 +470,9 @@ def _readme(out: Path, models, truth, lb, dis, missing, *, quick, seed, n, n_mc,
              "curve is (open circles; `bound = lower` in the results and \"> value\" in the leaderboard)"
              + _lower_bound_text(lb.results) + ". Where another candidate scores higher than the winner on the same "
              "held-out rows, the winner demonstrably misses that much: the interval's upper end is raised by the "
-             "largest such advantage (`approximation_gap` in the results).\n\n![spectrum](spectrum.png)\n\n")
+             "largest such advantage (`approximation_gap` in the results). The ends are plug-ins, not bounds: "
+             "their intervals span the ends of every model that fits the held-out rows as well, above and below "
+             "(`approximation_gap`, `approximation_gap_below`).\n\n![spectrum](spectrum.png)\n\n")
     if (out / "likelihood_vs_quality.png").exists():
         text += "Likelihood against each quality metric:\n\n![likelihood vs quality](likelihood_vs_quality.png)\n\n"
     if missing:
