@@ -325,6 +325,41 @@ def test_a_disc_inside_a_square_flags_its_infinite_reverse_kl_from_the_tail_cali
     assert spec.extras["tail_generated_found"] > spec.extras["tail_generated_expected"]
 
 
+def _normal_without_its_upper_tail(n, seed, d=2, cut=1.645):
+    """(real, generated): real standard normal in d dims, generated the same conditioned on x1 < cut.
+
+    The generated side lacks the real mass beyond the cut (5% at 1.645): KL(P||Q) is infinite,
+    KL(Q||P) = -log Phi(cut) (0.0513), finite."""
+    rng = np.random.default_rng([seed, 13])
+    real, pool = rng.normal(size=(n, d)), rng.normal(size=(2 * n, d))
+    return real, pool[pool[:, 0] < cut][:n]
+
+
+def test_a_small_region_one_side_lacks_is_found_in_the_finer_tails(monkeypatch):
+    # 5% of the real mass lies where the generated side has none. Boosting wins at n = 10,000 and is only
+    # moderately sure there: no real row saturates, the generated rows' mean ratio (about 0.95) is above
+    # the mass-deficit threshold, and among the 20% of real rows it is surest of the generated rows are as
+    # many as expected. So KL(P||Q) came back as a confident 0.11 for an infinite truth. Among the 2% it
+    # is surest of, the fit expects 8.1 generated rows and there are none (Poisson p 3e-4)
+    import metrics
+    import metrics.classifier as C
+
+    real, generated = _normal_without_its_upper_tail(10_000, seed=0)
+    with pytest.warns(metrics.MetricWarning, match=r"KL\(P\|\|Q\) \(pi = 0\) is only a lower bound: .* \(its top 2%\) it "
+                                                   r"expects \d\.\d generated rows and finds 0"):
+        spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
+    assert spec.extras["chosen"][0] == "gbdt" and spec.bound == ("lower", "lower", None)
+    assert spec.extras["saturated_real"] < 0.02 and spec.extras["ratio_mean_generated"] > 0.9
+    assert spec.extras["tail_generated_share"] == 0.02 and spec.extras["tail_generated_found"] == 0
+    assert stats.poisson.cdf(0, spec.extras["tail_generated_expected"]) < 1e-3
+    # the finite direction is not flagged, and it is right: -log Phi(1.645) = 0.0513
+    assert spec.d_pi[2] == pytest.approx(-stats.norm.logcdf(1.645), abs=0.01)
+    # with the coarsest tail alone (the check before), no check fires: a confident finite KL(P||Q)
+    monkeypatch.setattr(C, "_TAIL_SHARES", (0.2,))
+    coarse = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
+    assert coarse.bound == (None, "lower", None) and coarse.d_pi[0] < 0.2
+
+
 def test_an_end_that_a_model_fitting_as_well_puts_far_higher_is_a_lower_bound():
     # 7 wide modes against their ML Gaussian, n = 10,000: boosting wins, and its KL(Q||P) (true 4.24, finite:
     # the Gaussian fills the voids between the modes, where p is tiny) came back 2.17 with a confident
