@@ -27,7 +27,7 @@ Methods, by what the metric offers (details and justification in :mod:`metrics.r
   pi) or carried as a variance (the ends), so the difference of two models is a mean of paired
   reference-row differences plus two independent generated-row means; normal test
   (:func:`metrics.classifier.paired_divergence_test`). A model whose ``"auto"`` classifier kept the
-  constant model (value exactly 0, no spread) is tested by its best non-constant fit, carried in its
+  constant model (value exactly 0: no difference seen) is tested by its best non-constant fit, carried in its
   terms (tested as 0 it was "significantly better" than an equal-quality model in 16 of 60 seeds).
   A value made by a boosting or k-NN fit carries no fit-error term (``RowTerms.seed_dependent``): its
   ends (KL, reverse KL) carry the KL functional's influence on the other side's rows instead (a

@@ -223,6 +223,12 @@ def test_same_distribution_gives_exactly_zero_with_a_covering_interval():
     assert spec.extras["chosen"] == ["constant"] * 5
     assert spec.d_pi == (0.0,) * 5 and all(_covered(spec, np.zeros(5)))
     assert spec.bound == (None,) * 5
+    # "no difference seen" is not "none": the interval runs from 0 to the upper end of the best
+    # non-constant fit's interval (it was [0, 0])
+    assert spec.ci_low == (0.0,) * 5 and all(0.01 < h < 0.1 for h in spec.ci_high)
+    kl = metrics.get_metric("kl")(real, generated, n_bootstrap=200)
+    assert kl.value == 0.0 and kl.ci.low == 0.0 and kl.ci.high == pytest.approx(spec.ci_high[0], rel=0.3)
+    assert kl.ci.method.startswith("the constant model won")
 
 
 def test_support_mismatch_is_a_lower_bound_in_the_affected_direction_only():
