@@ -135,7 +135,7 @@ size is one no sample of that size could have checked (saturated). Both miss a s
 smooth fit spreads out (a disc inside a square: the real rows' mean q/p 0.88-0.96 for a true 0.785, no
 row saturated), so a third checks the tail calibration: among the held-out rows at or beyond the 80%
 quantile of the real rows' log-ratio (where the model is surest a row is real) it counts the generated
-rows and compares with what the fitted ratio predicts; far fewer (at most half, Poisson p < 1e-3) means
+rows and compares with what the fitted ratio predicts; far fewer (at most half, Poisson p < 1e-2) means
 the true log-ratio climbs further than the fit, so KL(P||Q) is under-stated. KL(P||Q) (pi = 0) is
 flagged when mean_generated(p/q) + 3 SE < 0.9, when 2% of the real rows saturate, or on that tail
 deficit; KL(Q||P) (pi = 1) the same way with the roles swapped. A fourth check looks for a rival
@@ -208,10 +208,15 @@ _SATURATED_SHARE = 0.02
 # The finer shares find a small region the other side lacks: a standard normal against itself cut at
 # x1 < 1.645 (5% of the mass missing), n = 10,000: boosting's KL(P||Q) came back 0.111 [0.097, 0.125]
 # for an infinite truth with every check above passed, and 0 generated rows sat among the 2% surest real
-# rows where the fit expected 9.2
+# rows where the fit expected 9.2. _TAIL_P was 1e-3 until boosting's near misses were measured at
+# n = 10,000: 5% of the mass missing in 5-d, 0 found where 6.1 were expected (p 2e-3), the 2-d mirror
+# image 0 of 5.2 (p 6e-3), a banana with 3 noise coordinates, whose KL(P||Q) boosting put 23% low, 0 of
+# 5.2; all three came back confident. At 1e-2 they are flagged, and no end was flagged anew: at n = 2,000
+# the 300 ends of the tests' worlds no other check flagged (30 draws each) had tail p >= 0.026, and on
+# 23 worlds with finite truths at n = 10,000 the smallest was 0.03
 _TAIL_SHARES = (0.2, 0.1, 0.05, 0.02, 0.01)
 _TAIL_DEFICIT = 0.5
-_TAIL_P = 1e-3
+_TAIL_P = 1e-2
 # ... or when a rival model puts the end far higher: a candidate or probe of "auto" that scores at least as
 # high as the winner at pi = 0.5 on the same held-out rows (so fits them at least as well) and whose plug-in
 # of the end exceeds the winner's by more than _RIVAL_MARGIN of it (and _RIVAL_FLOOR). Two models the rows

@@ -407,6 +407,27 @@ def test_a_small_region_one_side_lacks_is_found_in_the_finer_tails(monkeypatch):
     assert coarse.bound == (None, "lower", None) and coarse.d_pi[0] < 0.2
 
 
+def test_a_gap_boosting_is_only_fairly_sure_of_is_flagged_at_p_below_1e_2(monkeypatch):
+    # the mirror image: the real side lacks the generated mass beyond x1 = 1.645 (KL(Q||P) infinite,
+    # KL(P||Q) = -log Phi(1.645) = 0.0513). On this draw boosting expects 28.5 real rows among the 5% of
+    # generated rows it is surest of and finds 14: Poisson p 2e-3, which the threshold of 1e-3 let through
+    # as a confident KL(Q||P) of 0.13. No end of the tests' worlds that the other checks leave unflagged
+    # had a tail p below 0.026 (n = 2,000, 30 draws each), so 1e-2 costs no flag there
+    import metrics
+    import metrics.classifier as C
+
+    generated, real = _normal_without_its_upper_tail(10_000, seed=1)
+    with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound: .* \(its top 5%\) it "
+                                                   r"expects 28\.5 real rows and finds 14"):
+        spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
+    assert spec.extras["chosen"][0] == "gbdt" and spec.bound == (None, "lower", "lower")
+    assert 1e-3 < stats.poisson.cdf(14, spec.extras["tail_real_expected"]) < 1e-2
+    assert spec.d_pi[0] == pytest.approx(-stats.norm.logcdf(1.645), abs=0.01)  # the finite end: unflagged, right
+    monkeypatch.setattr(C, "_TAIL_P", 1e-3)
+    before = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
+    assert before.bound[2] is None and before.d_pi[2] < 0.2
+
+
 def test_an_end_that_a_model_fitting_as_well_puts_far_higher_is_a_lower_bound():
     # 7 wide modes against their ML Gaussian, n = 10,000: boosting wins, and its KL(Q||P) (true 4.24, finite:
     # the Gaussian fills the voids between the modes, where p is tiny) came back 2.17 with a confident
