@@ -212,7 +212,7 @@ _SATURATED_SHARE = 0.02
 # n = 10,000: 5% of the mass missing in 5-d, 0 found where 6.1 were expected (p 2e-3), the 2-d mirror
 # image 0 of 5.2 (p 6e-3), a banana with 3 noise coordinates, whose KL(P||Q) boosting put 23% low, 0 of
 # 5.2; all three came back confident. At 1e-2 they are flagged, and no end was flagged anew: at n = 2,000
-# the 300 ends of the tests' worlds no other check flagged (30 draws each) had tail p >= 0.026, and on
+# the ~330 ends of the tests' worlds no other check flagged (30 draws each) had tail p >= 0.026, and on
 # 23 worlds with finite truths at n = 10,000 the smallest was 0.03
 _TAIL_SHARES = (0.2, 0.1, 0.05, 0.02, 0.01)
 _TAIL_DEFICIT = 0.5
