@@ -939,8 +939,8 @@ def _fit_auto(x, y, seed: int, candidates, probes: bool = True) -> _FoldCandidat
         probe_names = [probe for probe, _, _ in _PROBES[family]] + ([_MIXTURE_PROBE] if family == "rbf" else [])
         for name in probe_names:
             fits[name] = _fit_scored(name, z_fit, y_fit, z_val, y_val, seed)[0]
-    if probes and "rbf" not in fits and len(fits) > 1 and z_fit.shape[1] <= _MIXTURE_MAX_DIM:
-        # above 3-d (no "rbf" to stand next to): see _MIXTURE_MAX_DIM
+    if probes and "gbdt" in fits and "rbf" not in fits and z_fit.shape[1] <= _MIXTURE_MAX_DIM:
+        # above 3-d, next to boosting (no "rbf" to stand next to): see _MIXTURE_MAX_DIM
         fits[_MIXTURE_PROBE] = _fit_scored(_MIXTURE_PROBE, z_fit, y_fit, z_val, y_val, seed)[0]
     return _FoldCandidates(transform=transform, steps=tuple(steps), fits=fits, losses=losses, row_losses=row_losses,
                            offset=math.log(n1_val / (n_val - n1_val)))
