@@ -1909,7 +1909,7 @@ def _result(name, est: _Estimate, j: int, level, classifier, cv, *, scale: float
         # a lower bound has no two-sided interval (and JSON has no inf): its lower end goes to extras
         ci = None if lower else ConfidenceInterval(lo, hi, level, method)
         if lower:
-            extras = {**(extras or {}), "ci_low_one_sided": float(lo) * 1.0, "ci_method": _LOWER_CI_METHOD}
+            extras = {**(extras or {}), "ci_low_one_sided": float(lo), "ci_method": _LOWER_CI_METHOD}
     if lower:
         est.warn()
     pi = float(est.pis[j])
