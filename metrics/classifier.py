@@ -146,7 +146,10 @@ voids between well-separated modes that their ML Gaussian fills (finite, large K
 the ratio there and passes the other checks). A flagged end gets ``bound="lower"``
 (on the MetricResult, in ``extras`` and in each spectrum row), no two-sided interval (``ci=None``, the one-sided lower end in
 ``extras["ci_low_one_sided"]``), and a :class:`~metrics.MetricWarning` that
-names the direction and the saturated share. Only the affected direction is flagged: the interior
+names the direction and the saturated share. A flagged end's value credits each row with at most the
+log of the other set's size (`_end_caps`): uncapped, a smooth fit extrapolated into the other side's
+voids put 6 ring modes against 3 of them at 8.9 for a true 6.2, a "lower bound" above the truth.
+Only the affected direction is flagged: the interior
 d_pi are bounded (d_pi <= -log(pi) / (1 - pi) - log(1 - pi) / pi) and stay estimates.
 
 Near-copies. A model that memorised its training points emits near-copies of them: its density has
@@ -1069,6 +1072,14 @@ class _Support:
                 or self.tail_deficit or self.rival is not None)
 
 
+def _supports(fit: _CrossFit) -> tuple[_Support, _Support]:
+    """The support evidence of (KL(P||Q), KL(Q||P)) from one cross-fit."""
+    n_gen = len(fit.ell) - fit.n_real
+    rival_p, rival_q = _end_rivals(fit)
+    return (_support("KL(P||Q)", fit.ell_gen, fit.ell_real, n_gen, rival_p),
+            _support("KL(Q||P)", -fit.ell_real, -fit.ell_gen, fit.n_real, rival_q))
+
+
 def _support(direction, w, ell_side, n_other, rival=None):
     """The support evidence of one direction: ``ell_side`` its side's held-out log-ratios and ``w`` the
     other set's, both oriented towards the side (log p/q for KL(P||Q), log q/p for KL(Q||P)); ``rival``
@@ -1104,9 +1115,10 @@ def _rival_dict(rival) -> dict | None:
     return None if rival is None else {"model": rival[0], "value": rival[1], "chosen_value": rival[2]}
 
 
-def _end_models(fit: _CrossFit) -> tuple:
+def _end_models(fit: _CrossFit, caps=(math.inf, math.inf)) -> tuple:
     """((name, KL(P||Q), KL(Q||P)) of every model that fits the held-out rows at least as well as the
-    winner, (the winner's KL(P||Q), KL(Q||P))), all as fitted on the fit rows.
+    winner, (the winner's KL(P||Q), KL(Q||P))), all as fitted on the fit rows; each row's term of
+    KL(P||Q) resp. KL(Q||P) at most ``caps`` (`_cap_lower_ends`).
 
     Every probe of "auto" is a model fitted on the same fit rows and evaluated on the same held-out rows as
     the winner's own probe (`_probe_cross_fit`). One that scores at least as high at pi = 0.5 fits those
@@ -1118,7 +1130,8 @@ def _end_models(fit: _CrossFit) -> tuple:
 
     def scores(ell):
         a, b = _contributions(ell[: fit.n_real], ell[fit.n_real:], half)
-        return float(a.mean() + b.mean()), float(ell[: fit.n_real].mean()), float(-ell[fit.n_real:].mean())
+        return (float(a.mean() + b.mean()), float(np.minimum(ell[: fit.n_real], caps[0]).mean()),
+                float(np.minimum(-ell[fit.n_real:], caps[1]).mean()))
 
     if not fit.probes:
         return (), (math.nan, math.nan)
@@ -1146,9 +1159,9 @@ def _end_rivals(fit: _CrossFit) -> tuple:
     return tuple(best)
 
 
-def _end_shifts(fit: _CrossFit, pis) -> tuple[np.ndarray, tuple]:
+def _end_shifts(fit: _CrossFit, pis, caps=(math.inf, math.inf)) -> tuple[np.ndarray, tuple]:
     """((models, k), names): the ends of each model that fits the held-out rows at least as well as the
-    winner, minus the winner's; 0 for 0 < pi < 1.
+    winner, minus the winner's, with each row's term at most ``caps`` (`_end_models`); 0 for 0 < pi < 1.
 
     The models of `_end_models`, and the winner's less-ridge refits (`_ridge_gaps`) whose bias-corrected
     d_0.5 is at least the winner's. The ends are plug-ins, not bounds, so no model's end shows the truth's
@@ -1159,7 +1172,7 @@ def _end_shifts(fit: _CrossFit, pis) -> tuple[np.ndarray, tuple]:
     its ML Gaussian, whose quartic KL(Q||P) the ridge shrinks (the refit's is 0.07-0.2 higher in every
     draw): 0.70 -> 0.93 with the refit. Worlds whose ends covered already: unchanged.
     """
-    models, own = _end_models(fit)
+    models, own = _end_models(fit, caps)
     rows = [(name, kl - own[0], rkl - own[1]) for name, kl, rkl in models]
     if fit.refits:
         half = np.array([0.5])
@@ -1168,12 +1181,14 @@ def _end_shifts(fit: _CrossFit, pis) -> tuple[np.ndarray, tuple]:
             a, b = _contributions(f.ell_real, f.ell_gen, half)
             return float(a.mean() + b.mean() + _fit_error(f, half)[0][0])
 
-        base = corrected(fit)
-        ends = (float(fit.ell_real.mean()), float(-fit.ell_gen.mean()))
+        def ends(f):
+            return float(np.minimum(f.ell_real, caps[0]).mean()), float(np.minimum(-f.ell_gen, caps[1]).mean())
+
+        base, own_ends = corrected(fit), ends(fit)
         for name, refit in fit.refits:
             if corrected(refit) >= base:
-                rows.append((f"{name} refit", float(refit.ell_real.mean()) - ends[0],
-                             float(-refit.ell_gen.mean()) - ends[1]))
+                kl, rkl = ends(refit)
+                rows.append((f"{name} refit", kl - own_ends[0], rkl - own_ends[1]))
     out = np.zeros((len(rows), len(pis)))
     for i, (_, d_kl, d_rkl) in enumerate(rows):
         out[i] = np.where(pis == 0.0, d_kl, 0.0) + np.where(pis == 1.0, d_rkl, 0.0)
@@ -1256,6 +1271,8 @@ class _Estimate:
     end_names: tuple = ()
     # when the constant model won: the best non-constant fit's replicates (`interval`)
     null_boot: np.ndarray | None = None
+    # the support evidence of (KL(P||Q), KL(Q||P)): `_supports`
+    supports: tuple = ()
 
     def _shifts(self, weights) -> tuple[np.ndarray, tuple]:
         rows = [m for m in (self.advantages, self.end_shifts) if m is not None]
@@ -1324,14 +1341,6 @@ class _Estimate:
         # split then moves the value by what the rows do not show
         return RowTerms(real=w @ a, generated=w @ b, constant=float(w @ self.correction), reference=self.reference,
                         seed_dependent=self.fit.without_fit_error)
-
-    @functools.cached_property
-    def supports(self) -> tuple[_Support, _Support]:
-        fit = self.fit
-        n_gen = len(fit.ell) - fit.n_real
-        rival_p, rival_q = _end_rivals(fit)
-        return (_support("KL(P||Q)", fit.ell_gen, fit.ell_real, n_gen, rival_p),
-                _support("KL(Q||P)", -fit.ell_real, -fit.ell_gen, fit.n_real, rival_q))
 
     @property
     def interior(self) -> np.ndarray:
@@ -1483,7 +1492,11 @@ def _check_pis(pis) -> np.ndarray:
 def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estimate:
     pis = np.asarray(pis, dtype=np.float64)
     fit = _cross_fit(real, generated, classifier, cv, rng)
+    copies, supports = _near_copies(real, generated), _supports(fit)
+    caps = _end_caps(fit, (supports[0].lower or copies.flagged, supports[1].lower or copies.flagged))
     a, b = _contributions(fit.ell_real, fit.ell_gen, pis)
+    a[pis == 0.0] = np.minimum(a[pis == 0.0], caps[0])
+    b[pis == 1.0] = np.minimum(b[pis == 1.0], caps[1])
     correction, influence, grads = _fit_error(fit, pis)
     values = a.mean(axis=1) + b.mean(axis=1) + correction
     terms = _with_influence(fit, a, b, influence, pis)
@@ -1494,7 +1507,7 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
     if fit.probes:
         advantages = np.vstack([_approximation_gaps(fit, pis), _ridge_gaps(fit, pis, values)])
         names = tuple(name for name, _ in fit.probes[1:]) + tuple(f"{name} refit" for name, _ in fit.refits)
-        end_shifts, end_names = _end_shifts(fit, pis)
+        end_shifts, end_names = _end_shifts(fit, pis, caps)
     null_boot = None
     if fit.alternative is not None:
         a2, b2 = _contributions(fit.alternative.ell_real, fit.alternative.ell_gen, pis)
@@ -1504,9 +1517,29 @@ def _estimate(real, generated, pis, classifier, cv, n_bootstrap, rng) -> _Estima
         if n_bootstrap:
             null_boot = _replicates(fit.alternative, a2, b2, terms2, correction2, grads2, n_bootstrap, rng)
     return _Estimate(fit=fit, pis=pis, values=values, boot=boot, correction=correction, terms=terms,
-                     reference=_fingerprint(real), copies=_near_copies(real, generated), alternative=alternative,
+                     reference=_fingerprint(real), copies=copies, alternative=alternative,
                      advantages=advantages, advantage_names=names, end_shifts=end_shifts, end_names=end_names,
-                     null_boot=null_boot)
+                     null_boot=null_boot, supports=supports)
+
+
+def _end_caps(fit: _CrossFit, flagged) -> tuple[float, float]:
+    """The most a row's term may add to (KL(P||Q), KL(Q||P)): the log of the other set's size at a
+    flagged end (``flagged``: (KL(P||Q) flagged, KL(Q||P) flagged)), else no cap.
+
+    A flagged end is reported as a lower bound, so its value must not exceed the truth. Uncapped, it
+    can: where the modes of P lie in voids of Q (or the reverse), the fitted log-ratio is extrapolated
+    there from the rows around them, and a smooth fit extrapolates it far too steeply. A log-ratio
+    above log(m) is one no sample of m rows of the other set can check (`_support`'s "saturated"),
+    so each row is credited with at most that. Measured (rbf winner, n = 10,000): 6 modes on a ring
+    against 3 of them, KL(P||Q) 8.89-9.13 over three seeds for a true 6.22, capped 3.72; 9 grid modes
+    against 5 of them, 8.59 for 4.81, capped 3.12; a 2-D correlation change whose end a rival flags,
+    1.285 for 1.263, capped 1.185. On the flagged ends with no saturated row (a disc inside a square,
+    a support mismatch) nothing changes. The models that fit the rows as well are capped alike
+    (`_end_shifts`); the fit-error gradients of the interval keep the capped rows' weight (a slightly
+    wider one-sided lower end).
+    """
+    n_gen = len(fit.ell) - fit.n_real
+    return (math.log(n_gen) if flagged[0] else math.inf, math.log(fit.n_real) if flagged[1] else math.inf)
 
 
 def _replicates(fit: _CrossFit, a, b, terms, correction, grads, n_bootstrap: int, rng) -> np.ndarray:
