@@ -14,25 +14,15 @@ the missing modes), modes on a line against one Gaussian in the middle (few gene
 modes), and the rings and bananas of the tests against their ML Gaussians.
 """
 
-import importlib.util
 import math
-import pathlib
 import sys
 import warnings
 
 import numpy as np
 
 import metrics
+from calibrate_classifier import _worlds  # the test module's worlds (this script's folder is on sys.path)
 from metrics import classifier as C
-
-
-def _worlds_module():
-    # the test module holds the world classes; tests/ is not a package (importlib mode)
-    path = pathlib.Path(__file__).resolve().parents[1] / "tests" / "metrics" / "test_classifier_worlds.py"
-    spec = importlib.util.spec_from_file_location("classifier_worlds", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def worlds(w):
@@ -58,7 +48,7 @@ def ends_truth(p, q, m=400_000, seed=99):
 
 
 def main(n=2000, seeds=10):
-    w = _worlds_module()
+    w = _worlds()
     print(f"n = {n} per side, {seeds} draws per world, default classifier; values over the flagged draws\n")
     print(f"{'world':26s} {'end':8s} {'truth':>7s} {'flagged':>8s} {'value':>7s} {'above':>6s} {'max':>6s}"
           f" {'plug-in':>8s} {'above':>6s} {'max':>6s} {'low>truth':>9s}")
