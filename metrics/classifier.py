@@ -1528,18 +1528,19 @@ def _end_terms(ell_real, ell_gen, bounds=(False, False)) -> tuple:
     plug-in is none: the fit extrapolates the log-ratio into the regions the other set's rows leave
     empty or sparse, often far too steeply. Measured (rbf winner, n = 10,000): 6 modes on a ring against 3
     of them, KL(P||Q) 8.89-9.13 over three seeds for a true 6.22; 9 grid modes against 5 of them, 8.59
-    for 4.81; 3 modes on a line against one Gaussian in the middle, 3.34 for 2.76 (n = 2,000, 10 draws:
-    above the truth in 9, by up to 60%). So a flagged end uses f, the held-out log-ratio capped at the
-    log of the other set's size (a larger ratio is one no sample of that size can check), and where the
-    other set's rows show f too large on average, normalises it: for KL(P||Q), with M = mean_Q(exp f)
-    over the generated rows, the value is mean_P(f) - log M when M > 1 (the Donsker-Varadhan bound
-    KL(P||Q) >= E_P[f] - log E_Q[exp f], which holds for every f, since E_Q[p/q] <= 1), else mean_P(f).
-    Both are lower bounds up to noise: the capped plug-in where the other set's rows cannot check the
-    fit, the normalised one where they can; taking the smaller errs towards the claim holding (the
-    Donsker-Varadhan plug-in alone is biased upward on small samples, by the log of a heavy-tailed mean).
-    The same fits: 3.72, 3.12, 2.47 (at n = 2,000: 3 of 10 draws above the truth, by at most 9%). The
-    row terms of the normalised value, (f - log M, 1 - exp(f) / M), average to it exactly and carry its
-    first-order noise. KL(Q||P) the same way with the roles swapped.
+    for 4.81; 3 modes on a line against one Gaussian in the middle, 3.34 for 2.76 (at n = 2,000 above
+    the truth in 10 of 10 draws, by up to 44%: ``benchmarks/lower_bounds.py``). So a flagged end uses f,
+    the held-out log-ratio capped at the log of the other set's size (a larger ratio is one no sample of
+    that size can check), and where the other set's rows show f too large on average, normalises it:
+    for KL(P||Q), with M = mean_Q(exp f) over the generated rows, the value is mean_P(f) - log M when
+    M > 1 (E_Q[p/q] <= 1, so a larger mean shows f too large; mean_P(f) - log M is the plug-in of the
+    Donsker-Varadhan bound KL(P||Q) >= E_P[f] - log E_Q[exp f], which holds for every f), else
+    mean_P(f). Both are lower bounds up to noise: the capped plug-in where the other set's rows cannot
+    check the fit, the normalised one where they can; taking the smaller errs towards the claim holding
+    (the Donsker-Varadhan plug-in alone is biased upward on small samples, by the log of a heavy-tailed
+    mean). The same fits: 3.72, 3.12, 2.66; at n = 2,000 no flagged end of that script's 9 worlds (90
+    draws) is above its truth. The row terms of the normalised value, (f - log M, 1 - exp(f) / M),
+    average to it exactly and carry its first-order noise. KL(Q||P) the same way with the roles swapped.
     """
     ell_real, ell_gen = np.asarray(ell_real, np.float64), np.asarray(ell_gen, np.float64)
     out = []
