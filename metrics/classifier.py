@@ -64,9 +64,9 @@ log loss is a tighter bound on JS_pi, so the default ``"auto"`` chooses the mode
   in each coordinate ("spline": two distributions whose coordinates are independent, or independent
   given a Gaussian's, have a log-ratio that is a sum of one-coordinate functions; a Laplace or a
   Gamma against its ML Gaussian has |x| or log x terms that no polynomial draws and that boosting
-  under-states by 16-31% in 10-d); up to 3 dimensions a logistic regression on the quadratic features plus 32 Gaussian bumps at
-  k-means centres of the training rows ("rbf": a ring of narrow modes against a Gaussian, or against
-  a model that keeps some of them; measured on the ring against its ML Gaussian at n = 2,000, the
+  under-states by 16-31% in 10-d); up to 3 dimensions a logistic regression on the quadratic
+  features plus 32 Gaussian bumps at k-means centres of the training rows ("rbf": a ring of narrow
+  modes against a Gaussian, or against a model that keeps some of them; measured on the ring against its ML Gaussian at n = 2,000, the
   interior d_pi went from 7-10% low with the k-NN ratio, whose interval carries no fit error, to
   1-2% low with one that does); histogram gradient boosting stopped early on the validation rows' log loss
   (curved and multimodal ratios: rings of modes, supports); and up to 8 dimensions a
@@ -84,9 +84,9 @@ log loss is a tighter bound on JS_pi, so the default ``"auto"`` chooses the mode
 * one candidate is chosen for every fold: the lowest penalised validation loss summed over the
   folds (per-fold choices flip between near-equal candidates by noise, and a boosting fold among
   quadratic ones biased a Gaussian world's d_pi low), except that boosting or the nearest-neighbour
-  ratio must beat the quadratic (else quartic, else spline, else rbf) model by more than 2 standard errors of the
-  paired per-row validation losses, or the logistic model is kept: it carries the fit-error terms and
-  is unbiased when it contains the ratio, while boosting won the plain comparison by noise in 13% of
+  ratio must beat the quadratic (else quartic, else spline, else rbf) model by more than 2 standard
+  errors of the paired per-row validation losses, or the logistic model is kept: it carries the
+  fit-error terms and is unbiased when it contains the ratio, while boosting won the plain comparison by noise in 13% of
   the shift-10d seeds at n = 2,000 and was then 15% low. A logistic winner is refitted on the whole
   training fold and used uncalibrated (Platt's slope only shrinks a well-specified model's logits);
   other winners use their calibrated logits, prior corrected with the validation rows' class
@@ -153,8 +153,8 @@ the ratio there and passes the other checks). A fifth applies to a winner withou
 by its regularisation, not by rows (a Gamma against its ML Gaussian, whose mass below 0 the Gamma lacks:
 boosting's KL(Q||P) 0.51, unflagged, for an infinite truth). A sixth applies to any winner: those rows
 carrying 70% or more of the end's plug-in, which then rests on extrapolation where the other set has no
-row (``extras["beyond_generated_real_share"]``, ``["beyond_real_generated_share"]``). A flagged end gets ``bound="lower"``
-(on the MetricResult, in ``extras`` and in each spectrum row), no two-sided interval (``ci=None``, the one-sided lower end in
+row (``extras["beyond_generated_real_share"]``, ``["beyond_real_generated_share"]``). A flagged end gets
+``bound="lower"`` (on the MetricResult, in ``extras`` and in each spectrum row), no two-sided interval (``ci=None``, the one-sided lower end in
 ``extras["ci_low_one_sided"]``), and a :class:`~metrics.MetricWarning` that
 names the direction and the saturated share. A flagged end's value is a lower bound up to noise
 (`_end_terms`: the held-out log-ratio capped at the log of the other set's size, normalised where the
@@ -262,9 +262,11 @@ _VOID_ROWS = 100
 # how the model extrapolates where the other set has no rows at all. Measured at n = 10,000 (seed 0) on
 # ~40 worlds: every infinite end had a share of 0.86 or more (a 2-d Gamma(5) against its ML Gaussian,
 # 0.86: the additive spline model wins, draws the Gamma's edge smoothly, and no other check fired:
-# KL(Q||P) 0.45 for an infinite truth); the finite ends above 0.56 were those of modes the other side
-# lacks (ratios near e^10, flagged by the other checks too); the largest share of an unflagged finite end
-# was 0.42 (a 10-d Toeplitz correlation, KL(Q||P) 4% high, the quadratic model), and at n = 2,000 0.50
+# KL(Q||P) 0.45 for an infinite truth); the finite ends above 0.56 (modes the other side lacks, the
+# bananas' and an annulus's KL(Q||P)) were flagged by the other checks too and 30-85% below their truths;
+# the largest share of an unflagged finite end was 0.42 (a 10-d Toeplitz correlation, KL(Q||P) 4% high,
+# the quadratic model), and at n = 2,000 0.50 (a 2-d correlation change, 5 draws). At n = 2,000 it flags
+# the infinite KL(Q||P) of Gamma(2), (3), (5) against their ML Gaussians in 15 of 15 draws (0.79-1.00)
 _BEYOND_SHARE = 0.7
 _LOWER_CI_METHOD = ("one-sided: bootstrap-percentile lower end; the value is a lower bound (one side has mass "
                     "the other lacks, a rival model, near-copies, a classifier without fit-error terms, or a "
@@ -1119,6 +1121,16 @@ class _Support:
     void_share: float = 0.0  # the share of the end's plug-in those rows carry (`_BEYOND_SHARE`)
 
     @property
+    def beyond_regularised(self) -> bool:
+        """Many rows beyond every row of the other set, where the model's ratio is its regularisation's."""
+        return self.regularised and self.void >= _VOID_ROWS
+
+    @property
+    def beyond_carried(self) -> bool:
+        """The rows beyond every row of the other set carry most of the end: it rests on extrapolation."""
+        return self.void_share >= _BEYOND_SHARE
+
+    @property
     def tail_deficit(self) -> bool:
         """The fitted ratio is not steep enough in this side's tail: far fewer of the other set's rows
         there than it predicts, so the true log-ratio falls further and this direction is under-stated."""
@@ -1129,8 +1141,7 @@ class _Support:
         # E_Q[p/q] = P(q > 0): a mean clearly below 1 is P-mass outside Q's support (KL(P||Q) = inf);
         # a heavy-tailed but finite ratio also gives a low mean, but with a large standard error
         return (self.ratio_mean + 3.0 * self.ratio_se < 1.0 - _MASS_DEFICIT or self.saturated >= _SATURATED_SHARE
-                or self.tail_deficit or self.rival is not None or (self.regularised and self.void >= _VOID_ROWS)
-                or self.void_share >= _BEYOND_SHARE)
+                or self.tail_deficit or self.rival is not None or self.beyond_regularised or self.beyond_carried)
 
 
 def _supports(fit: _CrossFit) -> tuple[_Support, _Support]:
@@ -1459,10 +1470,10 @@ class _Estimate:
                              f"where the chosen one puts it at {mine:.3g}: the rows do not pin this end down (it "
                              f"rests on how the ratio is extrapolated where the {other} rows are too few).")
                 void = ""
-                if sup.regularised and sup.void >= _VOID_ROWS:
+                if sup.beyond_regularised:
                     void = (f" {sup.void} {side} rows lie beyond every {other} row, where the chosen model's ratio "
                             f"is set by its regularisation, not by the rows (they only show it is large).")
-                if sup.void_share >= _BEYOND_SHARE:
+                if sup.beyond_carried:
                     void += (f" The {sup.void} {side} rows beyond every {other} row carry {sup.void_share:.0%} of "
                              f"the plug-in: it rests on how the model extrapolates where no {other} row is.")
                 warnings.warn(
