@@ -344,18 +344,26 @@ def test_a_fit_without_fit_error_terms_reports_the_interior_as_a_lower_bound():
     assert spec.bound == (None,) * 3 and not spec.extras["lower_bound_interior"]
 
 
-def test_a_disc_inside_a_square_flags_its_infinite_reverse_kl_from_the_tail_calibration():
-    # real on the unit disc, generated on [-1, 1]^2: KL(Q||P) is infinite (21.5% of the generated mass lies
-    # outside the disc), KL(P||Q) = log(4 / pi). At n = 2,000 the quartic model wins and spreads the edge
-    # out: no row saturates and the real rows' mean q/p is 0.892 (true 0.785), above the mass-deficit
-    # threshold, so before the tail check this draw came back as a confident 0.44 (30 draws: interiors
-    # 33-36% low, coverage 0). Where the fit is surest a row is generated it expects 48.7 real rows;
-    # 22 are there (Poisson p 2e-5): the true ratio falls further, KL(Q||P) is under-stated
-    import metrics
+def _disc_and_square(seed=0, n=2000):
+    """(real, generated): real uniform on the unit disc, generated uniform on [-1, 1]^2."""
+    rng = np.random.default_rng([seed, 11])
+    r, t = np.sqrt(rng.uniform(size=n)), rng.uniform(0, 2 * np.pi, n)
+    return np.c_[r * np.cos(t), r * np.sin(t)], rng.uniform(-1, 1, size=(n, 2))
 
-    rng = np.random.default_rng([0, 11])
-    r, t = np.sqrt(rng.uniform(size=2000)), rng.uniform(0, 2 * np.pi, 2000)
-    real, generated = np.c_[r * np.cos(t), r * np.sin(t)], rng.uniform(-1, 1, size=(2000, 2))
+
+def test_a_disc_inside_a_square_flags_its_infinite_reverse_kl_from_the_tail_calibration(monkeypatch):
+    # real on the unit disc, generated on [-1, 1]^2: KL(Q||P) is infinite (21.5% of the generated mass lies
+    # outside the disc), KL(P||Q) = log(4 / pi). A smooth winner (here the quartic model, boosting left
+    # out) spreads the edge out: no row saturates and the real rows' mean q/p is 0.892 (true 0.785), above
+    # the mass-deficit threshold, so before the tail check this draw came back as a confident 0.44 (30
+    # draws: interiors 33-36% low, coverage 0). Where the fit is surest a row is generated it expects 48.7
+    # real rows; 22 are there (Poisson p 2e-5): the true ratio falls further, KL(Q||P) is under-stated
+    import metrics
+    from metrics import classifier as C
+
+    real, generated = _disc_and_square()
+    monkeypatch.setattr(C, "AUTO_CANDIDATES", tuple(c for c in C.AUTO_CANDIDATES if c != "gbdt"))
+    C._AUTO_FITS.clear()
     with pytest.warns(metrics.MetricWarning) as caught:
         spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
     messages = [str(w.message) for w in caught]
@@ -373,6 +381,32 @@ def test_a_disc_inside_a_square_flags_its_infinite_reverse_kl_from_the_tail_cali
     assert spec.extras["tail_generated_found"] > spec.extras["tail_generated_expected"]
 
 
+def test_boosting_draws_a_round_support_edge_from_the_squared_norm(monkeypatch):
+    # The same draw with the default candidates: boosting, given ||z||^2 as an input (`_RadialBoosting`),
+    # draws the disc's edge as one split and wins. Its held-out ratio is sure of the corners: 0 real rows
+    # where it expects 15.5, and 421 generated rows beyond every real row carry 134% of the plug-in, so the
+    # infinite KL(Q||P) is flagged; the finite KL(P||Q) is not, 0.217 for log(4 / pi) = 0.242 (10% low).
+    # On the coordinates alone boosting's staircase loses to the quartic model, whose smooth edge puts
+    # KL(P||Q) at 0.190 (21% low)
+    import metrics
+    from metrics import classifier as C
+
+    real, generated = _disc_and_square()
+    with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound"):
+        spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 1.0), n_bootstrap=0, seed=0)
+    assert spec.extras["chosen"][0] == "gbdt" and spec.bound == (None, "lower")
+    assert (spec.extras["tail_real_found"], round(spec.extras["tail_real_expected"], 1)) == (0, 15.5)
+    assert spec.extras["beyond_real_generated"] == 421 and spec.extras["beyond_generated_real"] == 0
+    assert spec.d_pi[0] == pytest.approx(0.217, abs=5e-4) and abs(spec.d_pi[0] / math.log(4 / math.pi) - 1) < 0.11
+
+    monkeypatch.setattr(C._RadialBoosting, "_inputs", staticmethod(lambda z: np.asarray(z, dtype=np.float32)))
+    C._AUTO_FITS.clear()
+    with pytest.warns(metrics.MetricWarning):
+        flat = metrics.divergence_spectrum(real, generated, pis=(0.0, 1.0), n_bootstrap=0, seed=0)
+    assert flat.extras["chosen"][0] == "quartic" and flat.d_pi[0] == pytest.approx(0.190, abs=5e-4)
+    assert flat.d_pi[0] < 0.8 * math.log(4 / math.pi)
+
+
 def _normal_without_its_upper_tail(n, seed, d=2, cut=1.645):
     """(real, generated): real standard normal in d dims, generated the same conditioned on x1 < cut.
 
@@ -388,13 +422,14 @@ def test_a_small_region_one_side_lacks_is_found_in_the_finer_tails(monkeypatch):
     # moderately sure there: no real row saturates, the generated rows' mean ratio (about 0.95) is above
     # the mass-deficit threshold, and among the 20% of real rows it is surest of the generated rows are as
     # many as expected. So KL(P||Q) came back as a confident 0.11 for an infinite truth. Among the 2% it
-    # is surest of, the fit expects 8.1 generated rows and there are none (Poisson p 3e-4)
+    # is surest of, the fit expects 10.8 generated rows and there are none (Poisson p 2e-5; 8.1 before
+    # boosting saw the squared norm)
     import metrics
     import metrics.classifier as C
 
     real, generated = _normal_without_its_upper_tail(10_000, seed=0)
     with pytest.warns(metrics.MetricWarning, match=r"KL\(P\|\|Q\) \(pi = 0\) is only a lower bound: .* \(its top 2%\) it "
-                                                   r"expects \d\.\d generated rows and finds 0"):
+                                                   r"expects 10\.8 generated rows and finds 0"):
         spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
     assert spec.extras["chosen"][0] == "gbdt" and spec.bound == ("lower", "lower", None)
     assert spec.extras["saturated_real"] < 0.02 and spec.extras["ratio_mean_generated"] > 0.9
@@ -402,39 +437,46 @@ def test_a_small_region_one_side_lacks_is_found_in_the_finer_tails(monkeypatch):
     assert stats.poisson.cdf(0, spec.extras["tail_generated_expected"]) < 1e-3
     # the finite direction is not flagged, and it is right: -log Phi(1.645) = 0.0513
     assert spec.d_pi[2] == pytest.approx(-stats.norm.logcdf(1.645), abs=0.01)
-    # the count of real rows beyond every generated row (_VOID_ROWS) flags it as well: 464 of them (and the
-    # share of the plug-in they carry, _BEYOND_SHARE)
-    assert spec.extras["beyond_generated_real"] == 464 and spec.extras["beyond_real_generated"] == 0
-    # with the coarsest tail alone (the check before) and without that count, no check fires: a confident
+    # the count of real rows beyond every generated row (_VOID_ROWS) flags it as well: 465 of them (and the
+    # share of the plug-in they carry, _BEYOND_SHARE), and so does the count of real values past the
+    # generated range (_OUTSIDE_FACTOR): 489, where the same tails would give 4
+    assert spec.extras["beyond_generated_real"] == 465 and spec.extras["beyond_real_generated"] <= 1
+    assert spec.extras["outside_generated_range_real"] == 489
+    # with the coarsest tail alone (the check before) and without those counts, no check fires: a confident
     # finite KL(P||Q)
     monkeypatch.setattr(C, "_TAIL_SHARES", (0.2,))
     monkeypatch.setattr(C, "_VOID_ROWS", 10**9)
     monkeypatch.setattr(C, "_BEYOND_SHARE", 2.0)
+    monkeypatch.setattr(C, "_OUTSIDE_MIN", 10**9)
     coarse = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
     assert coarse.bound == (None, "lower", None) and coarse.d_pi[0] < 0.2
 
 
 def test_a_gap_boosting_is_only_fairly_sure_of_is_flagged_at_p_below_1e_2(monkeypatch):
     # the mirror image: the real side lacks the generated mass beyond x1 = 1.645 (KL(Q||P) infinite,
-    # KL(P||Q) = -log Phi(1.645) = 0.0513). On this draw boosting expects 28.5 real rows among the 5% of
-    # generated rows it is surest of and finds 14: Poisson p 2e-3, which the threshold of 1e-3 let through
-    # as a confident KL(Q||P) of 0.13. No end of the tests' worlds that the other checks leave unflagged
+    # KL(P||Q) = -log Phi(1.645) = 0.0513). On this draw boosting expects 5.8 real rows among the 2% of
+    # generated rows it is surest of and finds 0: Poisson p 3e-3 (on the coordinates alone, before it saw
+    # the squared norm: 28.5 among 5%, 14 found, p 2e-3), which the threshold of 1e-3 let through as a
+    # confident KL(Q||P) of 0.12. No end of the tests' worlds that the other checks leave unflagged
     # had a tail p below 0.026 (n = 2,000, 30 draws each), so 1e-2 costs no flag there
     import metrics
     import metrics.classifier as C
 
     generated, real = _normal_without_its_upper_tail(10_000, seed=1)
-    with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound: .* \(its top 5%\) it "
-                                                   r"expects 28\.5 real rows and finds 14"):
+    with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound: .* \(its top 2%\) it "
+                                                   r"expects 5\.8 real rows and finds 0"):
         spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
     assert spec.extras["chosen"][0] == "gbdt" and spec.bound == (None, "lower", "lower")
-    assert 1e-3 < stats.poisson.cdf(14, spec.extras["tail_real_expected"]) < 1e-2
+    assert 1e-3 < stats.poisson.cdf(0, spec.extras["tail_real_expected"]) < 1e-2
     assert spec.d_pi[0] == pytest.approx(-stats.norm.logcdf(1.645), abs=0.01)  # the finite end: unflagged, right
-    # 477 generated rows lie beyond every real row: that count (_VOID_ROWS) flags it too (and their share)
-    assert spec.extras["beyond_real_generated"] == 477 and spec.extras["beyond_generated_real"] == 0
+    # 476 generated rows lie beyond every real row: that count (_VOID_ROWS) flags it too (and their share,
+    # and the 499 generated values past the real range, _OUTSIDE_FACTOR)
+    assert spec.extras["beyond_real_generated"] == 476 and spec.extras["beyond_generated_real"] == 0
+    assert spec.extras["outside_real_range_generated"] == 499
     monkeypatch.setattr(C, "_TAIL_P", 1e-3)
     monkeypatch.setattr(C, "_VOID_ROWS", 10**9)
     monkeypatch.setattr(C, "_BEYOND_SHARE", 2.0)
+    monkeypatch.setattr(C, "_OUTSIDE_MIN", 10**9)
     before = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
     assert before.bound[2] is None and before.d_pi[2] < 0.2
 
@@ -468,15 +510,44 @@ def test_boostings_end_is_a_lower_bound_where_many_rows_lie_beyond_every_row_of_
     with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound: .* \d{3} generated "
                                                    r"rows lie beyond every real row"):
         spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
-    assert spec.extras["chosen"][0] == "gbdt" and spec.bound == (None, "lower", "lower")
+    assert spec.extras["chosen"][0] == "gbdt" and spec.bound == ("lower", "lower", "lower")
     assert spec.extras["beyond_real_generated"] >= 300 and spec.extras["beyond_generated_real"] < 20
     assert spec.extras["inverse_ratio_mean_real"] > 0.9 and spec.extras["saturated_generated"] == 0.0
-    # the finite direction stays unflagged, below its closed form (boosting's smooth-ratio shortfall)
-    assert 0.8 * truth < spec.d_pi[0] < truth
-    # without the count either: a confident finite KL(Q||P)
+    # the finite direction is flagged too, by the count of values past the other set's range (the Gamma's
+    # right tail is heavier than the Gaussian's, where boosting continues its ratio flat: 108 real values
+    # past the Gaussian's range, 4 with the same tails), and it is below its closed form
+    assert spec.extras["outside_generated_range_real"] == 108 and spec.d_pi[0] < truth
+    # without the counts: a confident finite KL(Q||P)
     monkeypatch.setattr(C, "_VOID_ROWS", 10**9)
+    monkeypatch.setattr(C, "_OUTSIDE_MIN", 10**9)
     before = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
     assert before.bound[2] is None and before.d_pi[2] < 0.6
+
+
+def test_boostings_end_is_a_lower_bound_where_its_side_reaches_past_the_other_sets_range(monkeypatch):
+    # A 2-d Exponential(1) (real) against its ML Gaussian N(1, I) (generated). KL(P||Q) is finite, 2 (1/2 +
+    # log(2 pi) / 2 - 1) = 0.838, but a tenth of it lies in the exponential tail past the Gaussian's largest
+    # draw (beyond about 4.9), where log p/q = (x - 2)^2 / 2 - 3 / 2 + log(2 pi) / 2 keeps rising. Boosting wins
+    # (the step at 0 is a split) and continues its ratio flat past the last generated row: 0.708, 16% low,
+    # and no other check fires (the tail of its top 1% expects 2.4 generated rows and finds 1). The real
+    # values past the generated range are counted: 84, where the same tails would give 4
+    import metrics
+    import metrics.classifier as C
+
+    truth = 2 * (0.5 + 0.5 * math.log(2 * math.pi) - 1)
+    rng = np.random.default_rng([0, 7])
+    real, generated = rng.exponential(size=(10_000, 2)), rng.normal(1.0, 1.0, size=(10_000, 2))
+    with pytest.warns(metrics.MetricWarning, match=r"KL\(P\|\|Q\) \(pi = 0\) is only a lower bound: .* The real rows reach "
+                                                   r"past the generated set's range 84 times \(over the coordinates; 4\.0 "
+                                                   r"with the same tails\)"):
+        spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 1.0), n_bootstrap=0, seed=0)
+    assert spec.extras["chosen"][0] == "gbdt" and spec.bound == ("lower", "lower")  # KL(Q||P) is infinite
+    assert spec.extras["tail_generated_found"] == 1 and spec.extras["beyond_generated_real"] < 100
+    assert spec.d_pi[0] < 0.9 * truth
+    # without the count: a confident KL(P||Q), 16% low
+    monkeypatch.setattr(C, "_OUTSIDE_MIN", 10**9)
+    before = metrics.divergence_spectrum(real, generated, pis=(0.0, 1.0), n_bootstrap=0, seed=0)
+    assert before.bound == (None, "lower") and before.d_pi[0] < 0.9 * truth
 
 
 def test_an_end_carried_by_rows_beyond_every_row_of_the_other_set_is_a_lower_bound(monkeypatch):
@@ -508,22 +579,23 @@ def test_an_end_that_a_model_fitting_as_well_puts_far_higher_is_a_lower_bound():
     # interval: no row saturates, the tail holds 3 real rows where the capped fit expects 8.1 (Poisson p 0.04,
     # the check asks 1e-3), and the real rows' mean q/p (0.8) sits within 3 standard errors of 0.9. The
     # mixture probe scores higher at pi = .5
-    # and puts it at 4.12: the rows do not pin that end down, so it is reported as a lower bound
+    # and puts it at 4.12: the rows do not pin that end down, so it is reported as a lower bound. (Boosting
+    # on the squared norm as well now puts it at 2.78; its tail expects 1.1 real rows and finds 0, p 0.33)
     import metrics
 
     truth = true_d_pi("wide-ring7-vs-ml-gaussian", pis=(0.0, 1.0))
     real, generated = draw("wide-ring7-vs-ml-gaussian", 10_000, seed=0)
     with pytest.warns(metrics.MetricWarning, match=r"KL\(Q\|\|P\) \(pi = 1\) is only a lower bound: .* A model that fits "
                                                    r"the held-out rows at least as well \(mixture\) puts it at 4\.12 "
-                                                   r"where the chosen one puts it at 2\.17"):
+                                                   r"where the chosen one puts it at 2\.78"):
         spec = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=0, seed=0)
     assert spec.extras["chosen"][0] == "gbdt" and spec.bound == (None, "lower", "lower")
     assert spec.extras["saturated_generated"] < 0.02
     found, expected = spec.extras["tail_real_found"], spec.extras["tail_real_expected"]
-    assert (found, round(expected, 1)) == (3, 8.1) and stats.poisson.cdf(found, expected) > 0.01
+    assert (found, round(expected, 1)) == (0, 1.1) and stats.poisson.cdf(found, expected) > 0.01
     rival = spec.extras["rival_reverse_kl"]
     assert rival["model"] == "mixture" and rival["value"] == pytest.approx(truth[1], rel=0.05)
-    assert spec.d_pi[2] < 0.55 * truth[1]
+    assert spec.d_pi[2] < 0.7 * truth[1]
     # the other end is pinned down: no rival, and within 10% of the truth (1.21)
     assert spec.extras["rival_kl"] is None and spec.d_pi[0] == pytest.approx(truth[0], rel=0.1)
 
@@ -574,6 +646,7 @@ def test_a_boosting_end_that_a_mixture_puts_far_higher_is_a_lower_bound_above_3d
     assert spec.extras["rival_kl"] is None
     # without the probe above 3-D: a confident end whose interval misses the truth
     monkeypatch.setattr(C, "_MIXTURE_MAX_DIM", 3)
+    monkeypatch.setattr(C, "_OUTSIDE_MIN", 10**9)  # (the Gaussian's tails reach past the modes' range too)
     C._AUTO_FITS.clear()
     before = metrics.divergence_spectrum(real, generated, pis=(0.0, 0.5, 1.0), n_bootstrap=200, seed=0)
     assert before.bound[2] is None and before.ci_high[2] < truth
@@ -691,10 +764,13 @@ def test_moment_matched_coordinates_get_the_additive_spline_model(monkeypatch):
     for j, t in enumerate(truth):
         assert abs(spec.d_pi[j] - t) <= 0.1 * t, (PIS[j], spec.d_pi[j], t)
         assert spec.ci_low[j] <= t <= spec.ci_high[j], (PIS[j], spec.ci_low[j], spec.ci_high[j], t)
-    # without it boosting wins, and its ends are far low with nothing said about them
+    # without it boosting wins, and its ends are far low. KL(P||Q) is flagged by the count of real values
+    # past the Gaussian's range (456, where the same tails give 20: _OUTSIDE_FACTOR), since boosting
+    # continues its ratio flat there; KL(Q||P) has nothing said about it
     monkeypatch.setattr(C, "AUTO_CANDIDATES", tuple(c for c in C.AUTO_CANDIDATES if c != "spline"))
     before = metrics.divergence_spectrum(real, generated, pis=PIS, n_bootstrap=0, seed=0)
-    assert before.extras["chosen"][0] == "gbdt" and before.bound[0] is None and before.bound[-1] is None
+    assert before.extras["chosen"][0] == "gbdt" and before.bound[0] == "lower" and before.bound[-1] is None
+    assert before.extras["outside_generated_range_real"] == 456
     assert before.d_pi[0] < 0.75 * truth[0] and before.d_pi[-1] < 0.9 * truth[-1]
 
 
