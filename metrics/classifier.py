@@ -155,7 +155,7 @@ by its regularisation, not by rows (a Gamma against its ML Gaussian, whose mass 
 boosting's KL(Q||P) 0.51, unflagged, for an infinite truth). A sixth applies to any winner: those rows
 carrying 70% or more of the end's plug-in, which then rests on extrapolation where the other set has no
 row (``extras["beyond_generated_real_share"]``, ``["beyond_real_generated_share"]``). A seventh applies to
-a boosting or k-NN winner: the side's values past the other set's range (above its largest or
+a boosting winner: the side's values past the other set's range (above its largest or
 below its smallest, summed over the coordinates) at least 4 times as many as two sets with the same tails
 give (2 d n / (m + 1)) and at least 30 (``extras["outside_generated_range_real"]``,
 ``["outside_real_range_generated"]``). Trees continue their ratio flat past the other set's last row, so
@@ -275,17 +275,18 @@ _VOID_ROWS = 100
 # the quadratic model), and at n = 2,000 0.50 (a 2-d correlation change, 5 draws). At n = 2,000 it flags
 # the infinite KL(Q||P) of Gamma(2), (3), (5) against their ML Gaussians in 15 of 15 draws (0.79-1.00)
 _BEYOND_SHARE = 0.7
-# ... or, for a boosting or k-NN winner of "auto", when the side's rows reach past the other set's range far
+# ... or, for a boosting winner of "auto", when the side's rows reach past the other set's range far
 # more often than two sets with the same tails would: counting, over the coordinates, the side's values
 # above the other set's largest or below its smallest, same tails expect 2 d n / (m + 1) (each of the
 # m + 1 order positions equally likely); at least _OUTSIDE_FACTOR times that and _OUTSIDE_MIN is a heavier
-# tail. Trees (and the k-NN ratio) continue their ratio flat past the last row of the other set, so a
+# tail. Trees continue their ratio flat past the last row of the other set, so a
 # log-ratio that keeps rising there (a tail the other side's density falls away from faster) is cut off.
 # Measured at n = 10,000: an Exponential(1) against its ML Gaussian in 2-d, boosting's KL(P||Q) 16% low and
 # unflagged (84, 126, 146 values past the Gaussian's range over three draws, 4 expected); the finite ends
 # boosting gets right had at most 2.3 times the expectation (a truncated normal in 5-d, 23 for 10; the
 # boxes and folds 0-5 for 4-20; a normal without its unit ball 2-22 for 6), and so did P = Q in 2-d and 64-d
-# (1-7 for 4, 101-163 for 128). Not for other models: an MLP's ratio goes on rising past the rows (its
+# (1-7 for 4, 101-163 for 128). Not for other models: the k-NN ratio follows the distances out, and an
+# MLP's ratio goes on rising past the rows (its
 # KL(Q||P) of a variance change in 2-d was within 4% at n = 3,000 with 115 values past the range), and a
 # flagged end is capped (`_end_terms`), which cost that one 15%
 _OUTSIDE_FACTOR = 4.0
@@ -1172,7 +1173,7 @@ class _Support:
     regularised: bool = False
     void_share: float = 0.0  # the share of the end's plug-in those rows carry (`_BEYOND_SHARE`)
     # the side's coordinate values past the other set's range, how many the same tails would give, and
-    # whether the model continues its ratio flat there (boosting, the k-NN ratio: `_OUTSIDE_FACTOR`)
+    # whether the model continues its ratio flat there (boosting: `_OUTSIDE_FACTOR`)
     outside: int = 0
     outside_expected: float = 0.0
     flat: bool = False
@@ -1213,7 +1214,7 @@ def _supports(fit: _CrossFit, real, generated) -> tuple[_Support, _Support]:
     n_gen = len(fit.ell) - fit.n_real
     rival_p, rival_q = _end_rivals(fit)
     regularised = fit.without_fit_error
-    flat = bool(fit.chosen) and set(fit.chosen) <= {"gbdt", "knn"}
+    flat = set(fit.chosen) == {"gbdt"}
     return (_support("KL(P||Q)", fit.ell_gen, fit.ell_real, n_gen, rival_p, regularised,
                      (*_outside(real, generated), flat)),
             _support("KL(Q||P)", -fit.ell_real, -fit.ell_gen, fit.n_real, rival_q, regularised,
