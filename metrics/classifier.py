@@ -1578,8 +1578,9 @@ class _Estimate:
                 stacklevel=stacklevel)
         elif self.too_flat and self.interior.any() and not self.copies.flagged:
             chosen = "/".join(sorted(set(self.fit.chosen)))
+            whose = f"the {chosen} model's" if chosen else "the model's"
             warnings.warn(
-                f"d_pi for 0 < pi < 1 (JS_pi) is only a lower bound: the {chosen} model's fitted ratio is flatter "
+                f"d_pi for 0 < pi < 1 (JS_pi) is only a lower bound: {whose} fitted ratio is flatter "
                 "than the rows where it is surest (the tail check above), so the model does not contain the "
                 "log-ratio, and a classifier's held-out JS_pi is at most the true one up to noise (the "
                 "variational bound it maximises); a disc inside a square came back 22-44% low. The result "
