@@ -286,9 +286,8 @@ _BEYOND_SHARE = 0.7
 # boosting gets right had at most 2.3 times the expectation (a truncated normal in 5-d, 23 for 10; the
 # boxes and folds 0-5 for 4-20; a normal without its unit ball 2-22 for 6), and so did P = Q in 2-d and 64-d
 # (1-7 for 4, 101-163 for 128). Not for other models: the k-NN ratio follows the distances out, and an
-# MLP's ratio goes on rising past the rows (its
-# KL(Q||P) of a variance change in 2-d was within 4% at n = 3,000 with 115 values past the range), and a
-# flagged end is capped (`_end_terms`), which cost that one 15%
+# MLP's ratio goes on rising past the rows (its KL(Q||P) of a variance change in 2-d was within 4% at
+# n = 3,000 with 115 values past the range; flagged, and so capped by `_end_terms`, it lost 15%)
 _OUTSIDE_FACTOR = 4.0
 _OUTSIDE_MIN = 30
 _LOWER_CI_METHOD = ("one-sided: bootstrap-percentile lower end; the value is a lower bound (one side has mass "
@@ -1214,11 +1213,11 @@ def _supports(fit: _CrossFit, real, generated) -> tuple[_Support, _Support]:
     n_gen = len(fit.ell) - fit.n_real
     rival_p, rival_q = _end_rivals(fit)
     regularised = fit.without_fit_error
-    flat = set(fit.chosen) == {"gbdt"}
+    flat = set(fit.chosen) == {"gbdt"}  # boosting continues its ratio flat past the rows (`_OUTSIDE_FACTOR`)
     return (_support("KL(P||Q)", fit.ell_gen, fit.ell_real, n_gen, rival_p, regularised,
-                     (*_outside(real, generated), flat)),
+                     _outside(real, generated), flat),
             _support("KL(Q||P)", -fit.ell_real, -fit.ell_gen, fit.n_real, rival_q, regularised,
-                     (*_outside(generated, real), flat)))
+                     _outside(generated, real), flat))
 
 
 def _outside(side, other) -> tuple[int, float]:
@@ -1228,11 +1227,11 @@ def _outside(side, other) -> tuple[int, float]:
     return found, 2.0 * side.shape[1] * len(side) / (len(other) + 1)
 
 
-def _support(direction, w, ell_side, n_other, rival=None, regularised=False, outside=(0, 0.0, False)):
+def _support(direction, w, ell_side, n_other, rival=None, regularised=False, outside=(0, 0.0), flat=False):
     """The support evidence of one direction: ``ell_side`` its side's held-out log-ratios and ``w`` the
     other set's, both oriented towards the side (log p/q for KL(P||Q), log q/p for KL(Q||P)); ``rival``
-    from `_end_rivals`; ``regularised`` for a model without fit-error terms (`_VOID_ROWS`); ``outside`` the
-    counts of `_outside` and whether the model is flat past the rows (`_OUTSIDE_FACTOR`)."""
+    from `_end_rivals`; ``regularised`` for a model without fit-error terms (`_VOID_ROWS`); ``outside`` from
+    `_outside`, and ``flat`` for a model that continues its ratio flat past the rows (`_OUTSIDE_FACTOR`)."""
     tails = [_tail_count(ell_side, w, share) for share in _TAIL_SHARES]
     found, expected, share = min(tails, key=lambda t: _tail_p(t[0], t[1]))
     with np.errstate(over="ignore"):
@@ -1244,7 +1243,7 @@ def _support(direction, w, ell_side, n_other, rival=None, regularised=False, out
                     saturated=float(np.mean(ell_side > math.log(n_other))), tail_found=found, tail_expected=expected,
                     tail_share=share, rival=rival, void=int(beyond.sum()), regularised=regularised,
                     void_share=float(ell_side[beyond].sum() / len(ell_side) / plug_in) if plug_in > 0 else 0.0,
-                    outside=outside[0], outside_expected=outside[1], flat=outside[2])
+                    outside=outside[0], outside_expected=outside[1], flat=flat)
 
 
 def _tail_count(ell_side, w, share: float) -> tuple[int, float, float]:
