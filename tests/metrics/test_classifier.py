@@ -120,6 +120,52 @@ def test_fit_error_variance_predicts_the_spread_of_refitted_log_ratios():
     assert np.all(np.abs(ratio - 1) < 0.30), ratio
 
 
+def test_the_second_order_loss_is_the_expansion_for_small_errors_and_never_more_than_the_gaussian_loss():
+    # each row's fitted log-ratio off by delta ~ N(0, v): its interior term loses 1/2 D (1 - D) v / (1 - pi)
+    # (real) or / pi (generated) for small v. For v in the hundreds an unsaturated row loses far less
+    # (the log loss is linear out there: the loss over the Gaussian), and a saturated one keeps the
+    # expansion (the Gaussian would flip the sign of a log-ratio of 30)
+    from metrics.classifier import _CrossFit, _FoldFit, _second_order_loss
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    pis = np.array([0.0, 0.25, 0.5, 0.75, 1.0])
+
+    def fit_with(ell, v):  # a fold whose features are sqrt(v) and coefficient variance 1: fit_var = v
+        fold = _FoldFit(test=np.arange(2 * n), phi_test=np.sqrt(v)[:, None], sigma=np.eye(1),
+                        prospective=np.eye(1), train=np.arange(0), scores=np.zeros((0, 1)), j_inv=np.eye(1))
+        return _CrossFit(logit=ell, ell=ell, n_real=n, fold=np.zeros(2 * n, dtype=int), fold_fits=(fold,), cv=5)
+
+    def expansion(ell, v):
+        out = np.zeros(len(pis))
+        for j, pi in enumerate(pis[1:-1], start=1):
+            d = 1 / (1 + np.exp(-(ell + math.log(pi / (1 - pi)))))
+            w = d * (1 - d) * v
+            out[j] = 0.5 * (w[:n].mean() / (1 - pi) + w[n:].mean() / pi)
+        return out
+
+    def gaussian(ell, v, draws=400):  # Monte Carlo
+        a, b = _contributions(ell[:n], ell[n:], pis)
+        base, total = a.mean(axis=1) + b.mean(axis=1), np.zeros(len(pis))
+        for _ in range(draws):
+            a, b = _contributions(*np.split(ell + np.sqrt(v) * rng.standard_normal(2 * n), [n]), pis)
+            total += a.mean(axis=1) + b.mean(axis=1)
+        return base - total / draws
+
+    ell, small = rng.normal(0.5, 1.5, 2 * n), np.full(2 * n, 0.01)
+    assert _second_order_loss(fit_with(ell, small), pis) == pytest.approx(expansion(ell, small), rel=0.01, abs=1e-12)
+    large = np.full(2 * n, 400.0)  # an error of 20 nats sd
+    flat = np.zeros(2 * n)  # D = pi: unsaturated
+    loss = _second_order_loss(fit_with(flat, large), pis)
+    assert loss[[0, -1]].tolist() == [0.0, 0.0]
+    assert loss[1:-1] == pytest.approx(gaussian(flat, large)[1:-1], rel=0.03)
+    assert np.all(expansion(flat, large)[1:-1] > 3 * loss[1:-1])
+    far = np.r_[np.full(n, 30.0), np.full(n, -30.0)]  # real rows sure to be real, generated ones generated
+    loss = _second_order_loss(fit_with(far, large), pis)
+    assert loss == pytest.approx(expansion(far, large), rel=1e-6) and loss.max() < 1e-9
+    assert np.all(gaussian(far, large, draws=50)[1:-1] > 1.0)
+
+
 def test_prior_correction_with_unequal_sizes():
     # 4x more real than generated rows: without log(n_real / n_generated) the KL would be off by log 4
     real, generated, args = _gaussians("shift", 2, 8000, seed=11, n_generated=2000)
