@@ -61,9 +61,9 @@ log loss is a tighter bound on JS_pi, so the default ``"auto"`` chooses the mode
   x_i x_j up to 12 dimensions, so it is well specified for any two Gaussians, correlations included;
   squares only above); up to 3 dimensions a quartic one (a banana against a Gaussian has an exactly
   quartic log-ratio), twice: at the default ridge and with a tenth of it ("quartic@C10", chosen only
-  when it gains materially over the first: `_LESS_RIDGE`); up to 16 dimensions an additive one, the quadratic features plus a cubic spline
-  in each coordinate ("spline": two distributions whose coordinates are independent, or independent
-  given a Gaussian's, have a log-ratio that is a sum of one-coordinate functions; a Laplace or a
+  when it gains materially over the first: `_LESS_RIDGE`); up to 16 dimensions an additive one, the
+  quadratic features plus a cubic spline in each coordinate ("spline": two distributions whose
+  coordinates are independent, or independent given a Gaussian's, have a log-ratio that is a sum of one-coordinate functions; a Laplace or a
   Gamma against its ML Gaussian has |x| or log x terms that no polynomial draws and that boosting
   under-states by 16-31% in 10-d); up to 3 dimensions a logistic regression on the quadratic
   features plus 32 Gaussian bumps at k-means centres of the training rows ("rbf": a ring of narrow
@@ -723,9 +723,10 @@ _MIXTURE_MAX_DIM = 16
 _QUARTIC_MAX_DIM = 3
 #: a less-penalised candidate and the twin it must beat materially to be chosen (`_less_ridge_pays`).
 #: The ridge of the quartic model acts on standardised monomials, so it depends on how the data are
-#: turned: a banana turned by 0.7 rad, whose log-ratio is still exactly quartic, lost 0.015 nats per
-#: validation row to its ridge (z = 8.6-13.4 over 3 draws at n = 10,000), boosting won and every d_pi
-#: was a flagged lower bound, KL(P||Q) 21% low. The upright banana loses 0.0002 (z = -0.03 to 3.4): there
+#: turned: a banana turned by 0.7 rad, whose log-ratio is still exactly quartic, lost 0.015-0.018 nats
+#: per validation row to its ridge (z = 8.6-14 over 4 draws at n = 10,000), boosting won and every d_pi
+#: was a flagged lower bound, KL(P||Q) 21% low. The upright banana (2-d and 3-d, 6 draws) loses at most
+#: 0.00043 (z = -0.03 to 3.4): there
 #: the less-ridge fit only adds noise where its tails reach past the data (KL(P||Q) +21..24% instead of
 #: +13..18% at seed 0), so it must gain at least this share of the twin's own gain over the constant
 _LESS_RIDGE = {"quartic@C10": "quartic"}
@@ -1888,9 +1889,8 @@ def _fit_error(fit: _CrossFit, pis):
     (zeros, None, []) without logistic folds.
     """
     k = len(pis)
-    correction = np.zeros(k)
     if not fit.fold_fits:
-        return correction, None, []
+        return np.zeros(k), None, []
     influence = np.zeros((k, len(fit.ell)))
     grads = []
     is_real = np.arange(len(fit.ell)) < fit.n_real
@@ -1946,24 +1946,20 @@ def _second_order_loss(fit: _CrossFit, pis) -> np.ndarray:
     loss = np.zeros(len(pis))
     if not interior.any():
         return loss
+    inner = pis[interior][:, None]
+    real = np.arange(len(fit.ell)) < fit.n_real
+    v = fit.fit_var
+
+    def terms(ell):  # (interior pis, rows): each row's term of d_pi, real rows first
+        return np.hstack(_contributions(ell[real], ell[~real], inner[:, 0]))
+
     nodes, weights = np.polynomial.hermite_e.hermegauss(_LOSS_NODES)
     weights = weights / weights.sum()
-    v = fit.fit_var
-    sd = np.sqrt(v)
-    real = np.arange(len(fit.ell)) < fit.n_real
-    for j in np.flatnonzero(interior):
-        pi = pis[j]
-
-        def terms(ell):  # each row's term of d_pi (real rows a, generated rows b, one array)
-            a, b = _contributions(ell[real], ell[~real], pis[j: j + 1])
-            return np.concatenate([a[0], b[0]])
-
-        base = terms(fit.ell)
-        gaussian = base - sum(w * terms(fit.ell + x * sd) for x, w in zip(nodes, weights))
-        d = _sigmoid(fit.ell + math.log(pi) - math.log1p(-pi))
-        expansion = 0.5 * d * (1.0 - d) * v / np.where(real, 1.0 - pi, pi)
-        row = np.minimum(gaussian, expansion)
-        loss[j] = row[real].mean() + row[~real].mean()
+    gaussian = terms(fit.ell) - sum(w * terms(fit.ell + x * np.sqrt(v)) for x, w in zip(nodes, weights))
+    d = _sigmoid(fit.ell + np.log(inner) - np.log1p(-inner))
+    expansion = 0.5 * d * (1.0 - d) * v / np.where(real, 1.0 - inner, inner)
+    row = np.minimum(gaussian, expansion)
+    loss[interior] = row[:, real].mean(axis=1) + row[:, ~real].mean(axis=1)
     return loss
 
 
