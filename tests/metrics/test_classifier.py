@@ -522,3 +522,34 @@ def test_an_end_is_a_lower_bound_when_a_model_that_fits_as_well_puts_it_far_high
     shifts, names = _end_shifts(fit, pis)
     assert names == ("rbf",)
     np.testing.assert_allclose(shifts, [[0.0, 0.0, math.log(10) / 4]], atol=1e-12)
+
+
+def test_an_end_a_tenth_of_which_lies_above_ratios_no_sample_could_check_is_a_lower_bound():
+    # hand-built held-out log-ratios: 100 real rows, 99 at 0.5 and one far out; 100 generated rows, half at
+    # +0.5, half at -0.5 (mean ratio 1.13, no mass deficit, no tail deficit, no saturation: 1 row of 100)
+    from metrics.classifier import _UNCHECKED_SHARE, _support
+
+    cap = math.log(100)
+    generated = np.r_[np.full(50, 0.5), np.full(50, -0.5)]
+    for beyond, flagged in ((7.0, True), (5.0, False)):
+        real = np.r_[np.full(99, 0.5), cap + beyond]
+        sup = _support("KL(P||Q)", generated, real, 100)
+        # the row's excess over the cap, beyond / 100, of the plug-in (49.5 + cap + beyond) / 100
+        assert sup.unchecked_share == pytest.approx(beyond / (49.5 + cap + beyond), rel=1e-12)
+        assert (sup.unchecked_share >= _UNCHECKED_SHARE) is flagged  # 0.115 and 0.085
+        assert sup.saturated == 0.01 and not sup.tail_deficit and not sup.beyond_carried
+        assert sup.lower is flagged
+
+
+def test_a_flagged_end_is_never_reported_below_0():
+    # a flagged end is the capped plug-in, normalised by M = mean_Q(exp f) when M > 1 (`_end_terms`); one
+    # generated row at the cap log 100 adds 100 / 100 = 1 to M
+    from metrics.classifier import _end_terms
+
+    generated = np.r_[np.full(99, -0.05), 10.0]
+    m = (99 * math.exp(-0.05) + 100) / 100
+    for level, expected in ((1.0, 1.0 - math.log(m)), (0.05, 0.0)):  # 0.05 - log M = -0.61 becomes 0
+        (a, b), _ = _end_terms(np.full(100, level), generated, bounds=(True, False))
+        assert a.mean() + b.mean() == pytest.approx(expected, abs=1e-12)
+    (a, b), _ = _end_terms(np.full(100, 0.05), generated[:-1], bounds=(True, False))  # M < 1: the capped mean
+    assert a.mean() + b.mean() == pytest.approx(0.05, rel=1e-12) and not b.any()
