@@ -63,10 +63,10 @@ log loss is a tighter bound on JS_pi, so the default ``"auto"`` chooses the mode
   quartic log-ratio), twice: at the default ridge and with a tenth of it ("quartic@C10", chosen only
   when it gains materially over the first: `_LESS_RIDGE`); up to 16 dimensions an additive one, the
   quadratic features plus a cubic spline in each coordinate ("spline": two distributions whose
-  coordinates are independent, or independent given a Gaussian's, have a log-ratio that is a sum of one-coordinate functions; a Laplace or a
-  Gamma against its ML Gaussian has |x| or log x terms that no polynomial draws and that boosting
-  under-states by 16-31% in 10-d); up to 3 dimensions a logistic regression on the quadratic
-  features plus 32 Gaussian bumps at k-means centres of the training rows ("rbf": a ring of narrow
+  coordinates are independent, or independent given a Gaussian's, have a log-ratio that is a sum of
+  one-coordinate functions; a Laplace or a Gamma against its ML Gaussian has |x| or log x terms that
+  no polynomial draws and that boosting under-states by 16-31% in 10-d); up to 3 dimensions a
+  logistic regression on the quadratic features plus 32 Gaussian bumps at k-means centres of the training rows ("rbf": a ring of narrow
   modes against a Gaussian, or against a model that keeps some of them; measured on the ring against its ML Gaussian at n = 2,000, the
   interior d_pi went from 7-10% low with the k-NN ratio, whose interval carries no fit error, to
   1-2% low with one that does); histogram gradient boosting stopped early on the validation rows' log loss
@@ -1290,14 +1290,14 @@ def _support(direction, w, ell_side, n_other, rival=None, regularised=False, out
         ratio = np.exp(np.minimum(w, 700.0))
     beyond = ell_side > w.max()
     plug_in = float(ell_side.mean())
+    cap = math.log(n_other)  # a larger ratio is one no sample of the other set's size can check
     return _Support(direction=direction, ratio_mean=float(ratio.mean()),
                     ratio_se=float(ratio.std() / math.sqrt(len(ratio))),
-                    saturated=float(np.mean(ell_side > math.log(n_other))), tail_found=found, tail_expected=expected,
+                    saturated=float(np.mean(ell_side > cap)), tail_found=found, tail_expected=expected,
                     tail_share=share, rival=rival, void=int(beyond.sum()), regularised=regularised,
                     void_share=float(ell_side[beyond].sum() / len(ell_side) / plug_in) if plug_in > 0 else 0.0,
                     outside=outside[0], outside_expected=outside[1], flat=flat,
-                    unchecked_share=float(np.maximum(ell_side - math.log(n_other), 0.0).mean() / plug_in)
-                    if plug_in > 0 else 0.0)
+                    unchecked_share=float(np.maximum(ell_side - cap, 0.0).mean() / plug_in) if plug_in > 0 else 0.0)
 
 
 def _tail_count(ell_side, w, share: float) -> tuple[int, float, float]:
@@ -1770,11 +1770,12 @@ def _end_terms(ell_real, ell_gen, bounds=(False, False)) -> tuple:
     check the fit, the normalised one where they can; taking the smaller errs towards the claim holding
     (the Donsker-Varadhan plug-in alone is biased upward on small samples, by the log of a heavy-tailed
     mean). The same fits: 3.72, 3.12, 2.66; at n = 2,000 (10 draws) 1 of the 96 flagged ends of that
-    script's 10 is above its truth: a banana's KL(P||Q), by 3% (its plug-ins: 4 of 10 above, by up to 40%). A normalised value below 0 is reported as 0, which every KL is at least: a
-    single row of the other set at the cap adds 1 to M when both sets are equally large (a 2-d Student
-    t(5) against its ML Gaussian at n = 10,000: one generated row fitted at log-ratio 30, true 4.5, and
-    M = 2.0 +- 1.0 took the value to -0.60). The row terms of the normalised value, (f - log M, 1 - exp(f) / M),
-    average to it exactly and carry its first-order noise. KL(Q||P) the same way with the roles swapped.
+    script's 10 is above its truth: a banana's KL(P||Q), by 3% (its plug-ins: 4 of 10 above, by up to
+    40%). A normalised value below 0 is reported as 0, which every KL is at least: a single row of the
+    other set at the cap adds 1 to M when both sets are equally large (a 2-d Student t(5) against its ML
+    Gaussian at n = 10,000: one generated row fitted at log-ratio 30, true 4.5, and M = 2.0 +- 1.0 took
+    the value to -0.60). The row terms of the normalised value, (f - log M, 1 - exp(f) / M), average to
+    it exactly and carry its first-order noise. KL(Q||P) the same way with the roles swapped.
     """
     ell_real, ell_gen = np.asarray(ell_real, np.float64), np.asarray(ell_gen, np.float64)
     out = []

@@ -928,8 +928,8 @@ def test_a_student_t_against_its_ml_gaussian_is_flagged_in_the_direction_whose_r
     # t(5) in 2-d against the Gaussian of its first two moments: log p/q rises like |x|^2 / (2 var) along
     # every direction, so chi^2(P||Q) is infinite and 23% of KL(P||Q) lies above log-ratio log n at
     # n = 10,000 (exact ratio); KL(Q||P) has no such tail. The rbf model's plug-in of KL(P||Q) came back
-    # 5% high, but with 22% of it above log n (the fitted and true log-ratios of the outermost real rows
-    # unrelated: 127 for a true 6, 6 for 92): flagged. Its capped value, normalised by M = 2.0 +- 1.0 (one
+    # 6% high (0.116), but with 22.5% of it above log n (the fitted and true log-ratios of the outermost
+    # real rows unrelated: 127 for a true 6, 43 for 92): flagged. Its capped value, normalised by M = 2.0 +- 1.0 (one
     # generated row fitted at log-ratio 30, true 4.5), would be -0.60: it is reported as 0
     import metrics
 
